@@ -16,7 +16,9 @@ export const EXIT_FAILURE = 1;
 async function main(argv: string[]): Promise<void> {
   const args = await yargs(hideBin(argv))
     .scriptName('recodex-monitor')
-    .usage('$0 [-c FILE]\n\nRelays ReCodEx job progress from the broker (ZeroMQ) to browsers (WebSocket).')
+    .usage(
+      '$0 [-c FILE]\n\nRelays ReCodEx job progress from the broker (ZeroMQ) to browsers (WebSocket).',
+    )
     .option('config', {
       alias: 'c',
       type: 'string',

@@ -85,13 +85,31 @@ export function parseConfig(document: unknown, source: string): LoadedConfig {
     logger: {
       file: read.optionalString(logger.file, 'logger.file'),
       level: read.level(logger.level, 'logger.level'),
-      maxSize: read.integer(logger['max-size'], 'logger.max-size', 1, DEFAULT_CONFIG.logger.maxSize),
-      rotations: read.integer(logger.rotations, 'logger.rotations', 0, DEFAULT_CONFIG.logger.rotations),
+      maxSize: read.integer(
+        logger['max-size'],
+        'logger.max-size',
+        1,
+        DEFAULT_CONFIG.logger.maxSize,
+      ),
+      rotations: read.integer(
+        logger.rotations,
+        'logger.rotations',
+        0,
+        DEFAULT_CONFIG.logger.rotations,
+      ),
     },
-    channelRetentionMs:
-      read.seconds(top.channel_retention, 'channel_retention', DEFAULT_CONFIG.channelRetentionMs) ,
+    channelRetentionMs: read.seconds(
+      top.channel_retention,
+      'channel_retention',
+      DEFAULT_CONFIG.channelRetentionMs,
+    ),
     allowRemoteExit: read.boolean(top.allow_remote_exit, 'allow_remote_exit', false),
-    maxFrameBytes: read.integer(top.max_frame_bytes, 'max_frame_bytes', 1, DEFAULT_CONFIG.maxFrameBytes),
+    maxFrameBytes: read.integer(
+      top.max_frame_bytes,
+      'max_frame_bytes',
+      1,
+      DEFAULT_CONFIG.maxFrameBytes,
+    ),
   };
   read.unknownKeys(top, '', KNOWN_TOP_KEYS);
   read.unknownKeys(logger, 'logger.', KNOWN_LOGGER_KEYS);

@@ -20,7 +20,9 @@ export function loadUws(): Uws {
   const root = dirname(require.resolve('uWebSockets.js/package.json'));
   const binary = join(root, 'binaries', `uws_${platform}_${arch}_${abi}.node`);
   try {
-    return require(binary) as Uws;
+    const native = { exports: {} };
+    process.dlopen(native, binary);
+    return native.exports as Uws;
   } catch (error) {
     throw new UnsupportedRuntimeError(
       `uWebSockets.js has no native build for Node.js ${process.version} on ${platform}-${arch} ` +

@@ -1,0 +1,40 @@
+# recodex-monitor: every entry point an admin or a developer needs.
+NODE_MODULES := node_modules/.package-lock.json
+SOURCES := $(shell find src spec -name '*.ts' 2>/dev/null)
+BUILT := dist/src/cli.js
+SPECS = $(shell find dist/spec -name '*.spec.js' | sort)
+
+.PHONY: all install build run test unit lint format clean
+
+all: build
+
+install: $(NODE_MODULES)
+
+# npm ci installs exactly the locked versions; the stamp is npm's own and changes with it.
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: $(BUILT)
+
+$(BUILT): $(NODE_MODULES) tsconfig.json $(SOURCES)
+	npx tsc -p tsconfig.json
+	@chmod +x $(BUILT)
+
+run: build
+	node $(BUILT) $(ARGS)
+
+lint: $(NODE_MODULES)
+	npx eslint .
+	npx prettier --check .
+
+format: $(NODE_MODULES)
+	npx prettier --write .
+
+unit: build
+	node --test --test-reporter=spec $(SPECS)
+
+test: lint unit
+
+clean:
+	rm -rf dist bench-results/*.json spec-artifacts

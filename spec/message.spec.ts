@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatMessage, parseFrames, pythonJsonString, type Parsed } from '../src/message';
+
+// Expected texts were produced by CPython 3.11:
+// json.dumps(dict(zip(["command", "task_id", "task_state"], frames)), sort_keys=True)
+const PYTHON_CASES: [name: string, frames: string[], python: string][] = [
+  ['ascii', ['STARTED'], String.raw`{"command": "STARTED"}`],
+  [
+    'task',
+    ['TASK', 'compile', 'COMPLETED'],
+    String.raw`{"command": "TASK", "task_id": "compile", "task_state": "COMPLETED"}`,
+  ],
+  [
+    'quotes',
+    ['TASK', 'say "hi"', 'FAILED'],
+    String.raw`{"command": "TASK", "task_id": "say \"hi\"", "task_state": "FAILED"}`,
+  ],
+  [
+    'backslashes',
+    ['TASK', 'C:\\path\\x', 'SKIPPED'],
+    String.raw`{"command": "TASK", "task_id": "C:\\path\\x", "task_state": "SKIPPED"}`,
+  ],
+  [
+    'short escapes',
+    ['TASK', 'a\nb\rc\td\be\ff', 'COMPLETED'],
+    String.raw`{"command": "TASK", "task_id": "a\nb\rc\td\be\ff", "task_state": "COMPLETED"}`,
+  ],
+  [
+    'other control characters and DEL',
+    ['TASK', '\u0000\u0001\u001f\u007f', 'FAILED'],
+    String.raw`{"command": "TASK", "task_id": "\u0000\u0001\u001f\u007f", "task_state": "FAILED"}`,
+  ],
+  [
+    'Czech diacritics',
+    ['TASK', 'Příliš žluťoučký kůň úpěl ďábelské ódy', 'COMPLETED'],
+    String.raw`{"command": "TASK", "task_id": "P\u0159\u00edli\u0161 \u017elu\u0165ou\u010dk\u00fd k\u016f\u0148 \u00fap\u011bl \u010f\u00e1belsk\u00e9 \u00f3dy", "task_state": "COMPLETED"}`,
+  ],
+  [
+    'an emoji as a surrogate pair',
+    ['TASK', 'done 😀', 'COMPLETED'],
+    String.raw`{"command": "TASK", "task_id": "done \ud83d\ude00", "task_state": "COMPLETED"}`,
+  ],
+  [
+    'CJK, no-break space and line separator',
+    ['TASK', 'é中\u00a0\u2028', 'COMPLETED'],
+    String.raw`{"command": "TASK", "task_id": "\u00e9\u4e2d\u00a0\u2028", "task_state": "COMPLETED"}`,
+  ],
+  [
+    'missing task_state',
+    ['TASK', 'compile'],
+    String.raw`{"command": "TASK", "task_id": "compile"}`,
+  ],
+  [
+    'slash and HTML are not escaped',
+    ['TASK', '</script><b>&amp;', 'COMPLETED'],
+    String.raw`{"command": "TASK", "task_id": "</script><b>&amp;", "task_state": "COMPLETED"}`,
+  ],
+  [
+    'empty task id',
+    ['TASK', '', 'COMPLETED'],
+    String.raw`{"command": "TASK", "task_id": "", "task_state": "COMPLETED"}`,
+  ],
+];
+
+const OPTIONS = { routingId: 'recodex-monitor', maxFrameBytes: 64 * 1024 };
+const SENDER = Buffer.from([0x00, 0x6b, 0x8b, 0x45, 0x67]);
+
+function parse(...frames: (string | Buffer)[]): Parsed {
+  return parseFrames(
+    frames.map((f) => (typeof f === 'string' ? Buffer.from(f) : f)),
+    OPTIONS,
+  );
+}
+
+describe('formatMessage', () => {
+  for (const [name, frames, python] of PYTHON_CASES) {
+    it(`writes the bytes Python writes: ${name}`, () => {
+      assert.equal(formatMessage(frames), python);
+    });
+  }
+
+  it('ignores values beyond task_state', () => {
+    assert.equal(
+      formatMessage(['TASK', 'a', 'COMPLETED', 'extra', 'more']),
+      '{"command": "TASK", "task_id": "a", "task_state": "COMPLETED"}',
+    );
+  });
+
+  it('yields JSON that parses back to the same values', () => {
+    for (const [, frames] of PYTHON_CASES) {
+      const parsed = JSON.parse(formatMessage(frames)) as Record<string, string>;
+      assert.deepEqual(Object.values(parsed), frames);
+    }
+  });
+});
+
+describe('pythonJsonString', () => {
+  it('writes hex escapes in lowercase', () => {
+    assert.equal(pythonJsonString('\u00ff\u00ab'), String.raw`"\u00ff\u00ab"`);
+  });
+});
+
+describe('parseFrames', () => {
+  it('reads a full TASK message and ignores the sender frame', () => {
+    assert.deepEqual(parse(SENDER, 'job-1', 'TASK', 'compile', 'COMPLETED'), {
+      kind: 'progress',
+      channel: 'job-1',
+      command: 'TASK',
+      json: '{"command": "TASK", "task_id": "compile", "task_state": "COMPLETED"}',
+      terminal: false,
+    });
+  });
+
+  it('marks FINISHED as terminal and nothing else', () => {
+    const finished = parse(SENDER, 'job-1', 'FINISHED');
+    assert.equal(finished.kind === 'progress' && finished.terminal, true);
+    for (const command of ['FAILED', 'ABORTED', 'STARTED', 'finished']) {
+      const parsed = parse(SENDER, 'job-1', command);
+      assert.equal(parsed.kind === 'progress' && parsed.terminal, false, command);
+    }
+  });
+
+  it('ignores frames beyond task_state', () => {
+    const parsed = parse(SENDER, 'job', 'TASK', 'a', 'COMPLETED', 'x', 'y', 'z');
+    assert.equal(
+      parsed.kind === 'progress' && parsed.json,
+      formatMessage(['TASK', 'a', 'COMPLETED']),
+    );
+  });
+
+  it('unwraps a message the broker glued behind a bare progress', () => {
+    const parsed = parse(SENDER, 'recodex-monitor', 'job-9', 'STARTED');
+    assert.equal(parsed.kind, 'progress');
+    assert.equal(parsed.kind === 'progress' && parsed.channel, 'job-9');
+  });
+
+  it('drops a message without a command frame, naming the channel', () => {
+    assert.deepEqual(parse(SENDER, 'job-1'), {
+      kind: 'dropped',
+      channel: 'job-1',
+      reason: 'no command frame',
+    });
+  });
+
+  it('drops a message with only the sender frame, or with no frames at all', () => {
+    assert.equal(parse(SENDER).kind, 'dropped');
+    assert.equal(parse().kind, 'dropped');
+  });
+
+  it('drops empty channel ids and empty commands', () => {
+    assert.deepEqual(parse(SENDER, '', 'STARTED'), {
+      kind: 'dropped',
+      channel: undefined,
+      reason: 'empty channel id',
+    });
+    assert.deepEqual(parse(SENDER, 'job', ''), {
+      kind: 'dropped',
+      channel: 'job',
+      reason: 'empty command frame',
+    });
+  });
+
+  it('drops frames that are not valid UTF-8 and says which', () => {
+    const bad = Buffer.from([0xc3, 0x28]);
+    assert.deepEqual(parse(SENDER, bad, 'STARTED'), {
+      kind: 'dropped',
+      channel: undefined,
+      reason: 'channel id is not valid UTF-8',
+    });
+    assert.deepEqual(parse(SENDER, 'job', 'TASK', 'x', bad), {
+      kind: 'dropped',
+      channel: 'job',
+      reason: 'task_state frame is not valid UTF-8',
+    });
+    // An encoded lone surrogate is not valid UTF-8 either.
+    assert.equal(parse(SENDER, 'job', Buffer.from([0xed, 0xa0, 0x80])).kind, 'dropped');
+  });
+
+  it('ignores invalid bytes in frames beyond task_state, as they are never read', () => {
+    assert.equal(parse(SENDER, 'job', 'TASK', 'a', 'b', Buffer.from([0xff])).kind, 'progress');
+  });
+
+  it('drops a message with a frame over the size limit', () => {
+    const parsed = parse(SENDER, 'job', 'TASK', 'x'.repeat(64 * 1024 + 1), 'COMPLETED');
+    assert.equal(parsed.kind, 'dropped');
+    assert.equal(parsed.kind === 'dropped' && parsed.channel, 'job');
+    assert.match(parsed.kind === 'dropped' ? parsed.reason : '', /frame 3 has 65537 bytes/);
+  });
+
+  it('recognises the exit command only as channel 0 with the single frame exit', () => {
+    assert.deepEqual(parse(SENDER, '0', 'exit'), { kind: 'exit' });
+    assert.equal(parse(SENDER, '0', 'exit', 'x').kind, 'progress');
+    assert.equal(parse(SENDER, '1', 'exit').kind, 'progress');
+  });
+});
