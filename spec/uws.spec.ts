@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadUws } from '../src/uws';
+import { loadUws, UnsupportedRuntimeError } from '../src/uws';
 
 describe('loadUws', () => {
   it('loads the native binary, not the pure-JS fallback', () => {
@@ -8,5 +8,16 @@ describe('loadUws', () => {
     assert.equal(typeof uws.App, 'function');
     // Only the native build exports the listen-socket helpers as native functions.
     assert.match(Function.prototype.toString.call(uws.us_listen_socket_close), /\[native code\]/);
+  });
+});
+
+describe('loadUws on a Node.js without a native build', () => {
+  it('refuses with a message that says what to do, instead of using the shim', () => {
+    assert.throws(
+      () => loadUws('999'),
+      (error: Error) =>
+        error instanceof UnsupportedRuntimeError &&
+        /no native build .* \(module ABI 999\); use Node\.js 18 or 20/.test(error.message),
+    );
   });
 });

@@ -14,9 +14,9 @@ export class UnsupportedRuntimeError extends Error {
   override readonly name = 'UnsupportedRuntimeError';
 }
 
-export function loadUws(): Uws {
+/** `abi` is the running Node.js' module ABI; tests pass another to see the refusal. */
+export function loadUws(abi = process.versions.modules): Uws {
   const { platform, arch } = process;
-  const abi = process.versions.modules;
   const root = dirname(require.resolve('uWebSockets.js/package.json'));
   const binary = join(root, 'binaries', `uws_${platform}_${arch}_${abi}.node`);
   try {
