@@ -3,7 +3,7 @@
  * frozen `Config`. Every default lives here.
  */
 import { readFileSync } from 'node:fs';
-import { load } from 'js-yaml';
+import { loadAll } from 'js-yaml';
 
 export const LOG_LEVELS = ['critical', 'error', 'warning', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -62,14 +62,18 @@ export function loadConfigFile(path: string): LoadedConfig {
   } catch (error) {
     throw new ConfigError(`config ${path}: cannot read: ${(error as Error).message}`);
   }
-  let document: unknown;
+  let documents: unknown[];
   try {
-    document = load(text, { filename: path });
+    // loadAll, because load rejects a file holding nothing but comments.
+    documents = loadAll(text, { filename: path });
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0];
     throw new ConfigError(`config ${path}: not valid YAML: ${reason}`);
   }
-  return parseConfig(document, path);
+  if (documents.length > 1) {
+    throw new ConfigError(`config ${path}: holds ${documents.length} YAML documents, expected one`);
+  }
+  return parseConfig(documents[0], path);
 }
 
 /** Validates an already parsed YAML document. Throws `ConfigError`. */
