@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -115,19 +115,9 @@ describe('loadConfigFile', () => {
     assert.throws(() => loadConfigFile(path), new RegExp(`config ${path}: cannot read: .*ENOENT`));
   });
 
-  it(
-    'rejects a directory and an unreadable file',
-    { skip: process.getuid?.() === 0 ? false : false },
-    () => {
-      assert.throws(() => loadConfigFile(directory), /cannot read: .*EISDIR/);
-      const path = file('{}');
-      chmodSync(path, 0o000);
-      // root reads anything; everyone else must get the error.
-      if (process.getuid?.() !== 0) {
-        assert.throws(() => loadConfigFile(path), /cannot read: .*EACCES/);
-      }
-    },
-  );
+  it('rejects a path that cannot be read as a file', () => {
+    assert.throws(() => loadConfigFile(directory), /cannot read: .*EISDIR/);
+  });
 
   it('rejects a file with more than one YAML document', () => {
     rejects('a: 1\n---\nb: 2\n', /holds 2 YAML documents, expected one/);
