@@ -62,6 +62,16 @@ export class Monitor {
     return { websocket, zeromq };
   }
 
+  /** Open WebSocket connections. */
+  get connectionCount(): number {
+    return this.ws.connectionCount;
+  }
+
+  /** Channels held, finished ones included. */
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
   /** Called once the monitor stopped; `failed` when it stopped because something broke. */
   onStopped(callback: (failed: boolean) => void): void {
     this.stoppedCallbacks.push(callback);

@@ -5,7 +5,10 @@
  * the running Node.js, and on that shim the `/*` route never matches: the monitor would run
  * and serve nobody. We load the binary ourselves and refuse to start without it.
  */
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+
+const loadNative = createRequire(__filename);
 
 export type Uws = typeof import('uWebSockets.js');
 
@@ -20,9 +23,8 @@ export function loadUws(abi = process.versions.modules): Uws {
   const root = dirname(require.resolve('uWebSockets.js/package.json'));
   const binary = join(root, 'binaries', `uws_${platform}_${arch}_${abi}.node`);
   try {
-    const native = { exports: {} };
-    process.dlopen(native, binary);
-    return native.exports as Uws;
+    // Through require's cache: initialising the native module twice crashes at exit.
+    return loadNative(binary) as Uws;
   } catch (error) {
     throw new UnsupportedRuntimeError(
       `uWebSockets.js has no native build for Node.js ${process.version} on ${platform}-${arch} ` +
