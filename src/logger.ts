@@ -111,17 +111,20 @@ function fileTransport(config: LoggerConfig, errors: NodeJS.WritableStream): Dai
   return transport;
 }
 
-function closeLogger(logger: winston.Logger): Promise<void> {
-  return new Promise((resolve) => {
-    // Transports finish asynchronously; wait for each file to be flushed before resolving.
-    const pending = logger.transports.filter((t) => t instanceof DailyRotateFile);
-    let remaining = pending.length;
-    const done = (): void => {
-      remaining -= 1;
-      if (remaining <= 0) resolve();
-    };
-    for (const transport of pending) transport.once('finish', done);
-    logger.end();
-    if (pending.length === 0) resolve();
-  });
+async function closeLogger(logger: winston.Logger): Promise<void> {
+  const files = logger.transports.filter((t) => t instanceof DailyRotateFile);
+  // A transport finishes twice: once when winston has handed it every line, and again
+  // when its own close() has flushed the file behind it.
+  const handedOver = files.map((t) => new Promise((resolve) => t.once('finish', resolve)));
+  logger.end();
+  await Promise.all(handedOver);
+  await Promise.all(
+    files.map(
+      (t) =>
+        new Promise((resolve) => {
+          t.once('finish', resolve);
+          t.close?.();
+        }),
+    ),
+  );
 }
