@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadAll } from 'js-yaml';
+import { checkTlsFiles, type TlsFiles, TlsFileError } from './tls-files';
 
 export const LOG_LEVELS = ['critical', 'error', 'warning', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -24,6 +25,8 @@ export interface LoggerConfig {
 
 export interface Config {
   readonly websocket: Endpoint;
+  /** Serve `wss://` with these files; plain `ws://` when undefined. */
+  readonly tls: TlsFiles | undefined;
   readonly zeromq: Endpoint;
   readonly logger: LoggerConfig;
   /** How long a channel's history is kept after `FINISHED`, in milliseconds. */
@@ -36,6 +39,7 @@ export interface Config {
 
 export const DEFAULT_CONFIG: Config = deepFreeze({
   websocket: { host: '127.0.0.1', port: 4567 },
+  tls: undefined,
   zeromq: { host: '127.0.0.1', port: 7894 },
   logger: { file: undefined, level: 'info', maxSize: 1024 * 1024, rotations: 3 },
   channelRetentionMs: 300_000,
@@ -54,7 +58,7 @@ export interface LoadedConfig {
   readonly warnings: readonly string[];
 }
 
-/** Reads and validates a config file. Throws `ConfigError`. */
+/** Reads and validates a config file and the TLS files it names. Throws `ConfigError`. */
 export function loadConfigFile(path: string): LoadedConfig {
   let text: string;
   try {
@@ -73,7 +77,17 @@ export function loadConfigFile(path: string): LoadedConfig {
   if (documents.length > 1) {
     throw new ConfigError(`config ${path}: holds ${documents.length} YAML documents, expected one`);
   }
-  return parseConfig(documents[0], path);
+  const loaded = parseConfig(documents[0], path);
+  const tls = loaded.config.tls;
+  if (tls !== undefined) {
+    try {
+      checkTlsFiles(tls);
+    } catch (error) {
+      if (!(error instanceof TlsFileError)) throw error;
+      throw new ConfigError(`config ${path}: ${error.key}: ${error.message}`);
+    }
+  }
+  return loaded;
 }
 
 /** Validates an already parsed YAML document. Throws `ConfigError`. */
@@ -83,8 +97,17 @@ export function parseConfig(document: unknown, source: string): LoadedConfig {
   const read = new Reader(source);
   const top = read.mapping(root, '');
   const logger = read.mapping(top.logger ?? {}, 'logger');
+  const tls = top.tls === undefined || top.tls === null ? undefined : read.mapping(top.tls, 'tls');
   const config: Config = {
     websocket: read.endpoint(top.websocket_uri, 'websocket_uri', DEFAULT_CONFIG.websocket),
+    tls:
+      tls === undefined
+        ? undefined
+        : {
+            cert: read.path(tls.cert, 'tls.cert'),
+            key: read.path(tls.key, 'tls.key'),
+            passphrase: read.passphrase(tls.passphrase, 'tls.passphrase'),
+          },
     zeromq: read.endpoint(top.zeromq_uri, 'zeromq_uri', DEFAULT_CONFIG.zeromq),
     logger: {
       file: read.optionalString(logger.file, 'logger.file'),
@@ -117,11 +140,13 @@ export function parseConfig(document: unknown, source: string): LoadedConfig {
   };
   read.unknownKeys(top, '', KNOWN_TOP_KEYS);
   read.unknownKeys(logger, 'logger.', KNOWN_LOGGER_KEYS);
+  if (tls !== undefined) read.unknownKeys(tls, 'tls.', KNOWN_TLS_KEYS);
   return { config: deepFreeze(config), warnings: read.warnings };
 }
 
 const KNOWN_TOP_KEYS = [
   'websocket_uri',
+  'tls',
   'zeromq_uri',
   'logger',
   'channel_retention',
@@ -129,6 +154,7 @@ const KNOWN_TOP_KEYS = [
   'max_frame_bytes',
 ];
 const KNOWN_LOGGER_KEYS = ['file', 'level', 'max-size', 'rotations'];
+const KNOWN_TLS_KEYS = ['cert', 'key', 'passphrase'];
 
 type Mapping = Record<string, unknown>;
 
@@ -192,6 +218,20 @@ class Reader {
   optionalString(value: unknown, key: string): string | undefined {
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'string' || value === '') this.fail(key, 'must be a file path', value);
+    return value;
+  }
+
+  path(value: unknown, key: string): string {
+    if (typeof value !== 'string' || value === '') this.fail(key, 'must be a file path', value);
+    return value;
+  }
+
+  passphrase(value: unknown, key: string): string | undefined {
+    if (value === undefined || value === null) return undefined;
+    // Unlike other values, a wrong one is not repeated back: it is a secret.
+    if (typeof value !== 'string') {
+      throw new ConfigError(`config ${this.source}: ${key}: must be a string (quote it in YAML)`);
+    }
     return value;
   }
 

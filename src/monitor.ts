@@ -37,7 +37,12 @@ export class Monitor {
       retentionMs: config.channelRetentionMs,
       scheduler: options.scheduler,
     });
-    this.ws = new WsServer({ endpoint: config.websocket, channels: this.channels, logger });
+    this.ws = new WsServer({
+      endpoint: config.websocket,
+      tls: config.tls,
+      channels: this.channels,
+      logger,
+    });
   }
 
   /** Binds both sides and starts relaying. */
@@ -59,6 +64,9 @@ export class Monitor {
       `listening for WebSockets on ${websocket.host}:${websocket.port}, ` +
         `for the broker on tcp://${zeromq.host}:${zeromq.port}`,
     );
+    if (config.tls !== undefined) {
+      logger.info(`WebSockets are wss://, with the certificate in ${config.tls.cert}`);
+    }
     return { websocket, zeromq };
   }
 

@@ -6,11 +6,14 @@
  * Sends are batched: messages for a socket are queued, and once per event-loop turn every
  * touched socket is corked once and written in one go. That keeps replay bursts and busy
  * channels to one syscall per socket per turn.
+ *
+ * With TLS files the same server is served as `wss://` by uWS' SSLApp.
  */
 import type { Observable, Subscription } from 'rxjs';
 import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import type { Endpoint } from './config';
 import type { Logger } from './logger';
+import { checkTlsFiles, type TlsFiles } from './tls-files';
 import { loadUws, type Uws } from './uws';
 
 /** What the server needs of the channel registry. */
@@ -20,6 +23,8 @@ export interface ChannelSource {
 
 export interface WsServerOptions {
   readonly endpoint: Endpoint;
+  /** Serve `wss://` with these files. */
+  readonly tls?: TlsFiles | undefined;
   readonly channels: ChannelSource;
   readonly logger: Logger;
   /** Largest message a client may send; a channel id is short. */
@@ -66,7 +71,7 @@ export class WsServer {
     this.uws = loadUws();
     this.channels = options.channels;
     this.logger = options.logger;
-    this.app = this.uws.App();
+    this.app = options.tls === undefined ? this.uws.App() : this.sslApp(options.tls);
     this.app.ws<Client>('/*', {
       compression: this.uws.DISABLED,
       maxPayloadLength: options.maxPayloadLength ?? 256,
@@ -96,6 +101,16 @@ export class WsServer {
       },
       message: (ws, data, isBinary) => this.onMessage(ws, data, isBinary),
       close: (ws) => this.onClose(ws),
+    });
+  }
+
+  /** Checks the files first: for any problem with them uWS only says "App construction failed". */
+  private sslApp(tls: TlsFiles): TemplatedApp {
+    checkTlsFiles(tls);
+    return this.uws.SSLApp({
+      cert_file_name: tls.cert,
+      key_file_name: tls.key,
+      ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }),
     });
   }
 

@@ -1,5 +1,6 @@
 /** Starts a real monitor on ephemeral loopback ports. */
 import type { SchedulerLike } from 'rxjs';
+import type { ClientOptions } from 'ws';
 import { type Config, DEFAULT_CONFIG } from '../../src/config';
 import { type BoundEndpoints, Monitor } from '../../src/monitor';
 import { FakeBroker } from './broker';
@@ -12,7 +13,7 @@ export interface RunningMonitor {
   readonly logger: MemoryLogger;
   readonly broker: FakeBroker;
   /** A client subscribed to `channel` (or sending nothing when undefined). */
-  client(channel: string | undefined): RecordingClient;
+  client(channel: string | undefined, options?: ClientOptions): RecordingClient;
   readonly url: string;
   stop(): Promise<void>;
 }
@@ -31,7 +32,8 @@ export async function startMonitor(
   const monitor = new Monitor({ config, logger, scheduler });
   const endpoints = await monitor.start();
   const broker = new FakeBroker(endpoints.zeromq.port);
-  const url = `ws://127.0.0.1:${endpoints.websocket.port}/`;
+  const scheme = config.tls === undefined ? 'ws' : 'wss';
+  const url = `${scheme}://127.0.0.1:${endpoints.websocket.port}/`;
   const clients: RecordingClient[] = [];
   return {
     monitor,
@@ -39,8 +41,8 @@ export async function startMonitor(
     logger,
     broker,
     url,
-    client(channel) {
-      const client = new RecordingClient(url, channel);
+    client(channel, options) {
+      const client = new RecordingClient(url, channel, options);
       clients.push(client);
       return client;
     },
