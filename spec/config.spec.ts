@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { loadAll } from 'js-yaml';
 import { ConfigError, DEFAULT_CONFIG, loadConfigFile, parseConfig } from '../src/config';
 
 const directory = mkdtempSync(join(tmpdir(), 'monitor-config-'));
@@ -78,6 +79,14 @@ describe('loadConfigFile', () => {
     assert.equal(DEFAULT_CONFIG.logger.rotations, 3);
     assert.equal(DEFAULT_CONFIG.channelRetentionMs, 300_000);
     assert.equal(DEFAULT_CONFIG.allowRemoteExit, false);
+    assert.equal(DEFAULT_CONFIG.failedGraceMs, 30_000);
+    assert.equal(DEFAULT_CONFIG.channelIdleTimeoutMs, 3_600_000);
+    assert.equal(DEFAULT_CONFIG.maxChannelMessages, 10_000);
+    assert.equal(DEFAULT_CONFIG.maxChannels, 100_000);
+    assert.equal(DEFAULT_CONFIG.websocketIdleTimeoutSeconds, 120);
+    assert.equal(DEFAULT_CONFIG.maxBackpressure, 1024 * 1024);
+    assert.equal(DEFAULT_CONFIG.maxConnections, 100_000);
+    assert.deepEqual(DEFAULT_CONFIG.allowedOrigins, []);
   });
 
   it('reads the optional keys', () => {
@@ -183,6 +192,120 @@ describe('loadConfigFile', () => {
     rejects('channel_retention: five\n', /channel_retention: must be a positive number/);
     rejects('allow_remote_exit: "yes"\n', /allow_remote_exit: must be true or false, got "yes"/);
     rejects('max_frame_bytes: 0\n', /max_frame_bytes: must be at least 1/);
+  });
+});
+
+describe('loadConfigFile: resource limits', () => {
+  it('reads every limit', () => {
+    const { config, warnings } = loadConfigFile(
+      file(
+        [
+          'failed_grace: 1.5',
+          'channel_idle_timeout: 600',
+          'max_channel_messages: 50',
+          'max_channels: 7',
+          'websocket_idle_timeout: 8',
+          'max_backpressure: 4096',
+          'max_connections: 3',
+          'allowed_origins: ["https://ReCodEx.example.org", "http://localhost:8080"]',
+          '',
+        ].join('\n'),
+      ),
+    );
+    assert.deepEqual(warnings, []);
+    assert.equal(config.failedGraceMs, 1500);
+    assert.equal(config.channelIdleTimeoutMs, 600_000);
+    assert.equal(config.maxChannelMessages, 50);
+    assert.equal(config.maxChannels, 7);
+    assert.equal(config.websocketIdleTimeoutSeconds, 8);
+    assert.equal(config.maxBackpressure, 4096);
+    assert.equal(config.maxConnections, 3);
+    assert.deepEqual(config.allowedOrigins, [
+      'https://recodex.example.org',
+      'http://localhost:8080',
+    ]);
+    assert.ok(Object.isFrozen(config.allowedOrigins));
+  });
+
+  it('allows any origin for an empty or null list', () => {
+    assert.deepEqual(loadConfigFile(file('allowed_origins: []\n')).config.allowedOrigins, []);
+    assert.deepEqual(loadConfigFile(file('allowed_origins:\n')).config.allowedOrigins, []);
+  });
+
+  it('rejects bad durations, naming the key', () => {
+    rejects('failed_grace: 0\n', /failed_grace: must be a positive number of seconds, got 0/);
+    rejects('failed_grace: "30s"\n', /failed_grace: must be a positive number of seconds/);
+    rejects(
+      'channel_idle_timeout: -1\n',
+      /channel_idle_timeout: must be a positive number of seconds, got -1/,
+    );
+    rejects('channel_idle_timeout: .inf\n', /channel_idle_timeout: must be a positive number/);
+  });
+
+  it('rejects bad counts and sizes, naming the key', () => {
+    rejects('max_channel_messages: 0\n', /max_channel_messages: must be at least 1, got 0/);
+    rejects('max_channel_messages: 2.5\n', /max_channel_messages: must be a whole number/);
+    rejects('max_channels: 0\n', /max_channels: must be at least 1, got 0/);
+    rejects('max_channels: "many"\n', /max_channels: must be a whole number at least 1/);
+    rejects('max_backpressure: 1023\n', /max_backpressure: must be at least 1024, got 1023/);
+    rejects('max_backpressure: 1MiB\n', /max_backpressure: must be a whole number/);
+    rejects('max_connections: 0\n', /max_connections: must be at least 1, got 0/);
+    rejects('max_connections: -5\n', /max_connections: must be at least 1/);
+  });
+
+  it('rejects a WebSocket idle timeout that uWS would abort on, naming the key', () => {
+    // uWS terminates the process for 1..7 and above 960 instead of reporting an error.
+    rejects('websocket_idle_timeout: 7\n', /websocket_idle_timeout: must be from 8 to 960, got 7/);
+    rejects('websocket_idle_timeout: 0\n', /websocket_idle_timeout: must be from 8 to 960/);
+    rejects('websocket_idle_timeout: 961\n', /websocket_idle_timeout: must be from 8 to 960/);
+    rejects('websocket_idle_timeout: 12.5\n', /websocket_idle_timeout: must be a whole number/);
+    assert.equal(
+      loadConfigFile(file('websocket_idle_timeout: 960\n')).config.websocketIdleTimeoutSeconds,
+      960,
+    );
+  });
+
+  it('rejects origins that a browser would never send, naming the entry', () => {
+    rejects('allowed_origins: "https://a.org"\n', /allowed_origins: must be a list of origins/);
+    rejects(
+      'allowed_origins: ["https://a.org", "https://b.org/"]\n',
+      /allowed_origins\[1\]: must be an origin like "https:\/\/recodex\.example\.org" .*got "https:\/\/b\.org\/"/,
+    );
+    rejects(
+      'allowed_origins: ["recodex.example.org"]\n',
+      /allowed_origins\[0\]: must be an origin/,
+    );
+    rejects('allowed_origins: ["https://a.org/path"]\n', /allowed_origins\[0\]: must be an origin/);
+    rejects('allowed_origins: [42]\n', /allowed_origins\[0\]: must be an origin .*got 42/);
+    rejects('allowed_origins: [""]\n', /allowed_origins\[0\]: must be an origin/);
+  });
+});
+
+describe('etc/config.yml', () => {
+  const installed = readFileSync(join(__dirname, '..', '..', 'etc', 'config.yml'), 'utf8');
+
+  it('documents every key, and its commented values are the built-in defaults', () => {
+    // Uncommenting `# key: value` lines must change nothing: the comments tell the truth.
+    const uncommented = installed.replace(/^# ([a-z_]+:.*)$/gm, '$1');
+    const { config, warnings } = parseConfig(loadAll(uncommented)[0], 'etc/config.yml');
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(
+      { ...config, logger: DEFAULT_CONFIG.logger },
+      { ...DEFAULT_CONFIG, logger: DEFAULT_CONFIG.logger },
+    );
+    for (const key of [
+      'failed_grace',
+      'channel_idle_timeout',
+      'max_channel_messages',
+      'max_channels',
+      'websocket_idle_timeout',
+      'max_backpressure',
+      'max_connections',
+      'allowed_origins',
+      'max_frame_bytes',
+    ]) {
+      assert.match(uncommented, new RegExp(`^${key}:`, 'm'), key);
+    }
   });
 });
 

@@ -35,6 +35,22 @@ export interface Config {
   readonly allowRemoteExit: boolean;
   /** A ZeroMQ frame longer than this drops its message. */
   readonly maxFrameBytes: number;
+  /** A channel whose last message is `FAILED` finishes after this much silence, in ms. */
+  readonly failedGraceMs: number;
+  /** A channel that gets no message for this long finishes, in ms. */
+  readonly channelIdleTimeoutMs: number;
+  /** Messages kept per channel; later ones go to live subscribers only. */
+  readonly maxChannelMessages: number;
+  /** Channels held at once, finished ones included. */
+  readonly maxChannels: number;
+  /** Seconds of silence before uWS pings a WebSocket peer, and as many again before it drops it. */
+  readonly websocketIdleTimeoutSeconds: number;
+  /** Bytes of live messages a client may fall behind by before it is closed with 1013. */
+  readonly maxBackpressure: number;
+  /** Open WebSocket connections; past it, upgrades get HTTP 503. */
+  readonly maxConnections: number;
+  /** `Origin` values allowed to upgrade, lowercase; empty allows any. */
+  readonly allowedOrigins: readonly string[];
 }
 
 export const DEFAULT_CONFIG: Config = deepFreeze({
@@ -45,6 +61,14 @@ export const DEFAULT_CONFIG: Config = deepFreeze({
   channelRetentionMs: 300_000,
   allowRemoteExit: false,
   maxFrameBytes: 64 * 1024,
+  failedGraceMs: 30_000,
+  channelIdleTimeoutMs: 3_600_000,
+  maxChannelMessages: 10_000,
+  maxChannels: 100_000,
+  websocketIdleTimeoutSeconds: 120,
+  maxBackpressure: 1024 * 1024,
+  maxConnections: 100_000,
+  allowedOrigins: [],
 });
 
 /** A config that cannot be used; the message names the file and the key. */
@@ -137,6 +161,40 @@ export function parseConfig(document: unknown, source: string): LoadedConfig {
       1,
       DEFAULT_CONFIG.maxFrameBytes,
     ),
+    failedGraceMs: read.seconds(top.failed_grace, 'failed_grace', DEFAULT_CONFIG.failedGraceMs),
+    channelIdleTimeoutMs: read.seconds(
+      top.channel_idle_timeout,
+      'channel_idle_timeout',
+      DEFAULT_CONFIG.channelIdleTimeoutMs,
+    ),
+    maxChannelMessages: read.integer(
+      top.max_channel_messages,
+      'max_channel_messages',
+      1,
+      DEFAULT_CONFIG.maxChannelMessages,
+    ),
+    maxChannels: read.integer(top.max_channels, 'max_channels', 1, DEFAULT_CONFIG.maxChannels),
+    // uWS accepts 8 to 960 seconds and aborts the process on anything else.
+    websocketIdleTimeoutSeconds: read.integer(
+      top.websocket_idle_timeout,
+      'websocket_idle_timeout',
+      8,
+      DEFAULT_CONFIG.websocketIdleTimeoutSeconds,
+      960,
+    ),
+    maxBackpressure: read.integer(
+      top.max_backpressure,
+      'max_backpressure',
+      1024,
+      DEFAULT_CONFIG.maxBackpressure,
+    ),
+    maxConnections: read.integer(
+      top.max_connections,
+      'max_connections',
+      1,
+      DEFAULT_CONFIG.maxConnections,
+    ),
+    allowedOrigins: read.origins(top.allowed_origins, 'allowed_origins'),
   };
   read.unknownKeys(top, '', KNOWN_TOP_KEYS);
   read.unknownKeys(logger, 'logger.', KNOWN_LOGGER_KEYS);
@@ -152,11 +210,22 @@ const KNOWN_TOP_KEYS = [
   'channel_retention',
   'allow_remote_exit',
   'max_frame_bytes',
+  'failed_grace',
+  'channel_idle_timeout',
+  'max_channel_messages',
+  'max_channels',
+  'websocket_idle_timeout',
+  'max_backpressure',
+  'max_connections',
+  'allowed_origins',
 ];
 const KNOWN_LOGGER_KEYS = ['file', 'level', 'max-size', 'rotations'];
 const KNOWN_TLS_KEYS = ['cert', 'key', 'passphrase'];
 
 type Mapping = Record<string, unknown>;
+
+/** What a browser sends as `Origin`: scheme, host, optional port, nothing more. */
+const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s@]+$/i;
 
 /** Typed reads of YAML values; each failure names the file and the key. */
 class Reader {
@@ -233,6 +302,23 @@ class Reader {
       throw new ConfigError(`config ${this.source}: ${key}: must be a string (quote it in YAML)`);
     }
     return value;
+  }
+
+  /** A list of `scheme://host[:port]` origins; nothing or an empty list allows any. */
+  origins(value: unknown, key: string): string[] {
+    if (value === undefined || value === null) return [];
+    if (!Array.isArray(value)) this.fail(key, 'must be a list of origins', value);
+    return value.map((origin: unknown, index) => {
+      if (typeof origin !== 'string' || !ORIGIN.test(origin)) {
+        this.fail(
+          `${key}[${index}]`,
+          'must be an origin like "https://recodex.example.org" (scheme, host, optional port, no path)',
+          origin,
+        );
+      }
+      // Browsers send the scheme and host in lowercase.
+      return origin.toLowerCase();
+    });
   }
 
   level(value: unknown, key: string): LogLevel {
