@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
+import { type Subscription, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { Channels } from '../src/channels';
 import { formatMessage, type ProgressMessage } from '../src/message';
+import { memoryLogger } from './helpers/memory-logger';
 
 const RETENTION = 300_000;
 
@@ -146,5 +147,286 @@ describe('Channels', () => {
     channels.close();
     assert.equal(channels.size, 0);
     assert.equal(scheduler.actions.filter((a) => !a.closed).length, 0);
+  });
+});
+
+/** Runs every timer due by `frame`, then stands the clock at `frame`. */
+function advanceTo(scheduler: VirtualTimeScheduler, frame: number): void {
+  scheduler.maxFrames = frame;
+  scheduler.flush();
+  scheduler.frame = frame;
+  scheduler.maxFrames = Infinity;
+}
+
+const GRACE = 30_000;
+const IDLE = 3_600_000;
+
+function bounded(overrides: Partial<ConstructorParameters<typeof Channels>[0]> = {}) {
+  const scheduler = virtualTime();
+  const logger = memoryLogger();
+  const channels = new Channels({
+    retentionMs: RETENTION,
+    failedGraceMs: GRACE,
+    idleTimeoutMs: IDLE,
+    logger,
+    scheduler,
+    ...overrides,
+  });
+  return { scheduler, logger, channels };
+}
+
+describe('Channels: jobs that never finish', () => {
+  it('finishes a channel whose last message is FAILED after failed_grace, then keeps it for retention', () => {
+    const { scheduler, logger, channels } = bounded();
+    const watcher = record(channels, 'job');
+    channels.publish(message('job', 'STARTED'));
+    advanceTo(scheduler, 1000);
+    channels.publish(message('job', 'FAILED'));
+    advanceTo(scheduler, 1000 + GRACE - 1);
+    assert.equal(watcher.seen.completed, false);
+    advanceTo(scheduler, 1000 + GRACE);
+    assert.equal(watcher.seen.completed, true);
+    assert.deepEqual(logger.find('info', 'channel job finished'), [
+      'channel job finished: nothing came for 30 s after FAILED',
+    ]);
+    // Retention starts at the grace's end: a late subscriber still gets the history.
+    advanceTo(scheduler, 1000 + GRACE + RETENTION - 1);
+    assert.deepEqual(record(channels, 'job').seen, {
+      messages: ['{"command": "STARTED"}', '{"command": "FAILED"}'],
+      completed: true,
+    });
+    advanceTo(scheduler, 1000 + GRACE + RETENTION);
+    assert.deepEqual(channels.stats(), { channels: 0, timers: 0, subscribers: 0 });
+    assert.equal(scheduler.actions.length, 0);
+  });
+
+  it('lets a worker FAILED followed by FINISHED finish normally', () => {
+    const { scheduler, logger, channels } = bounded();
+    channels.publish(message('job', 'FAILED'));
+    advanceTo(scheduler, 10);
+    assert.equal(channels.publish(message('job', 'FINISHED')), 'finished');
+    advanceTo(scheduler, 10 + RETENTION - 1);
+    assert.equal(channels.size, 1);
+    advanceTo(scheduler, 10 + RETENTION);
+    assert.equal(channels.size, 0);
+    assert.deepEqual(logger.lines, []);
+  });
+
+  it('does not apply the grace once another message follows FAILED', () => {
+    const { scheduler, channels } = bounded();
+    const watcher = record(channels, 'job');
+    channels.publish(message('job', 'FAILED'));
+    advanceTo(scheduler, 1000);
+    // The broker reassigned the job: a new worker goes on.
+    channels.publish(message('job', 'ABORTED'));
+    channels.publish(message('job', 'STARTED'));
+    advanceTo(scheduler, 1000 + GRACE * 10);
+    assert.equal(watcher.seen.completed, false);
+    advanceTo(scheduler, 1000 + IDLE);
+    assert.equal(watcher.seen.completed, true);
+  });
+
+  it('finishes a channel after channel_idle_timeout without a message, counted from the last one', () => {
+    const { scheduler, logger, channels } = bounded();
+    const watcher = record(channels, 'job');
+    channels.publish(message('job', 'STARTED'));
+    advanceTo(scheduler, IDLE / 2);
+    channels.publish(message('job', 'TASK', 'a', 'COMPLETED'));
+    advanceTo(scheduler, IDLE / 2 + IDLE - 1);
+    assert.equal(watcher.seen.completed, false);
+    advanceTo(scheduler, IDLE / 2 + IDLE);
+    assert.equal(watcher.seen.completed, true);
+    assert.deepEqual(logger.find('info', 'finished'), [
+      'channel job finished: no message for 3600 s',
+    ]);
+    assert.equal(channels.publish(message('job', 'STARTED')), 'already-finished');
+    advanceTo(scheduler, IDLE / 2 + IDLE + RETENTION);
+    assert.deepEqual(channels.stats(), { channels: 0, timers: 0, subscribers: 0 });
+  });
+
+  it('keeps one timer per channel however many messages it gets', () => {
+    const { scheduler, channels } = bounded();
+    for (let i = 0; i < 1000; i++) {
+      advanceTo(scheduler, i);
+      channels.publish(message('busy', 'TASK', `t${i}`, 'COMPLETED'));
+    }
+    assert.equal(scheduler.actions.length, 1);
+    assert.equal(channels.stats().timers, 1);
+  });
+
+  it('closes a subscriber of a channel that never got a message after the idle timeout, and forgets the channel at once', () => {
+    const { scheduler, logger, channels } = bounded();
+    const watcher = record(channels, 'never');
+    advanceTo(scheduler, IDLE - 1);
+    assert.equal(watcher.seen.completed, false);
+    advanceTo(scheduler, IDLE);
+    assert.deepEqual(watcher.seen, { messages: [], completed: true });
+    assert.deepEqual(channels.stats(), { channels: 0, timers: 0, subscribers: 0 });
+    assert.equal(scheduler.actions.length, 0);
+    // Nothing worth an info line: a subscriber guessed or came early.
+    assert.deepEqual(logger.lines, []);
+    // A job that starts later gets a fresh channel.
+    assert.equal(channels.publish(message('never', 'STARTED')), 'stored');
+  });
+
+  it('forgets a channel without messages as soon as its last subscriber leaves', () => {
+    const { scheduler, channels } = bounded();
+    const a = record(channels, 'guess');
+    const b = record(channels, 'guess');
+    a.subscription.unsubscribe();
+    assert.equal(channels.size, 1);
+    b.subscription.unsubscribe();
+    assert.deepEqual(channels.stats(), { channels: 0, timers: 0, subscribers: 0 });
+    assert.equal(scheduler.actions.length, 0);
+  });
+
+  it('keeps a channel with messages when its subscribers leave', () => {
+    const { channels } = bounded();
+    const a = record(channels, 'job');
+    channels.publish(message('job', 'STARTED'));
+    a.subscription.unsubscribe();
+    assert.deepEqual(channels.stats(), { channels: 1, timers: 1, subscribers: 0 });
+  });
+});
+
+describe('Channels: history cap', () => {
+  it('keeps the first max_channel_messages, sends later ones live only, and warns once', () => {
+    const { logger, channels } = bounded({ maxMessages: 3 });
+    const live = record(channels, 'flood');
+    for (let i = 1; i <= 6; i++) channels.publish(message('flood', 'TASK', `t${i}`, 'COMPLETED'));
+    const all = Array.from({ length: 6 }, (_, i) =>
+      formatMessage(['TASK', `t${i + 1}`, 'COMPLETED']),
+    );
+    assert.deepEqual(live.seen.messages, all);
+    const late = record(channels, 'flood');
+    assert.deepEqual(late.seen.messages, all.slice(0, 3));
+    channels.publish(message('flood', 'STARTED'));
+    assert.deepEqual(late.seen.messages, [...all.slice(0, 3), '{"command": "STARTED"}']);
+    assert.deepEqual(logger.find('warning', 'flood'), [
+      'channel flood reached max_channel_messages (3): later messages go to live subscribers only',
+    ]);
+  });
+
+  it('still finishes a capped channel on FINISHED', () => {
+    const { channels } = bounded({ maxMessages: 2 });
+    const live = record(channels, 'job');
+    for (const command of ['STARTED', 'ENDED', 'UPLOADED', 'FINISHED']) {
+      channels.publish(message('job', command));
+    }
+    assert.equal(live.seen.completed, true);
+    assert.equal(live.seen.messages.length, 4);
+    // A late subscriber gets the kept history and the end.
+    assert.deepEqual(record(channels, 'job').seen, {
+      messages: ['{"command": "STARTED"}', '{"command": "ENDED"}'],
+      completed: true,
+    });
+  });
+});
+
+describe('Channels: channel cap', () => {
+  it('forgets the oldest finished channel first, with a warning and the count', () => {
+    const { scheduler, logger, channels } = bounded({ maxChannels: 3 });
+    channels.publish(message('first-done', 'FINISHED'));
+    advanceTo(scheduler, 1);
+    channels.publish(message('active', 'STARTED'));
+    advanceTo(scheduler, 2);
+    channels.publish(message('second-done', 'FINISHED'));
+    channels.publish(message('new-1', 'STARTED'));
+    assert.equal(channels.size, 3);
+    assert.deepEqual(record(channels, 'first-done').seen.messages, []);
+    // first-done came back as an empty channel above, pushing out second-done.
+    assert.deepEqual(record(channels, 'second-done').seen.messages, []);
+    assert.deepEqual(logger.find('warning', 'max_channels'), [
+      'max_channels (3) reached: forgot finished channel first-done (1 forgotten so far)',
+    ]);
+  });
+
+  it('then forgets the longest-idle active channel, closing its subscribers', () => {
+    const { scheduler, logger, channels } = bounded({ maxChannels: 3 });
+    channels.publish(message('a', 'STARTED'));
+    advanceTo(scheduler, 10);
+    channels.publish(message('b', 'STARTED'));
+    advanceTo(scheduler, 20);
+    channels.publish(message('c', 'STARTED'));
+    advanceTo(scheduler, 30);
+    // `a` is the oldest channel, but a message makes `b` the longest idle.
+    channels.publish(message('a', 'TASK', 'x', 'COMPLETED'));
+    const onB = record(channels, 'b');
+    channels.publish(message('d', 'STARTED'));
+    assert.deepEqual(onB.seen, { messages: ['{"command": "STARTED"}'], completed: true });
+    assert.equal(channels.size, 3);
+    assert.equal(record(channels, 'a').seen.messages.length, 2);
+    assert.deepEqual(logger.find('warning', 'max_channels'), [
+      'max_channels (3) reached: forgot idle channel b (1 forgotten so far)',
+    ]);
+    // b's subscriber was completed; the one on `a` above is still open.
+    assert.deepEqual(channels.stats(), { channels: 3, timers: 3, subscribers: 1 });
+  });
+
+  it('logs one eviction per minute, then the count of the rest', () => {
+    const { scheduler, logger, channels } = bounded({ maxChannels: 10 });
+    for (let i = 0; i < 1010; i++) channels.publish(message(`job-${i}`, 'STARTED'));
+    assert.equal(channels.size, 10);
+    advanceTo(scheduler, 60_000);
+    assert.deepEqual(logger.find('warning', 'max_channels'), [
+      'max_channels (10) reached: forgot idle channel job-0 (1 forgotten so far)',
+      '999 more channels forgotten for max_channels in the last 60 s, not logged one by one',
+    ]);
+  });
+
+  it('counts a channel created by a subscriber towards the cap', () => {
+    const { channels } = bounded({ maxChannels: 2 });
+    channels.publish(message('a', 'FINISHED'));
+    channels.publish(message('b', 'STARTED'));
+    const early = record(channels, 'c');
+    assert.equal(channels.size, 2);
+    channels.publish(message('c', 'STARTED'));
+    assert.deepEqual(early.seen.messages, ['{"command": "STARTED"}']);
+    assert.deepEqual(record(channels, 'a').seen.messages, []);
+  });
+});
+
+describe('Channels: nothing leaks', () => {
+  it('10 000 channels created, finished and expired leave no channel, timer or subscription', () => {
+    const { scheduler, channels } = bounded();
+    const subscriptions: Subscription[] = [];
+    let completions = 0;
+    let delivered = 0;
+    const watch = (id: string) =>
+      subscriptions.push(
+        channels.stream(id).subscribe({
+          next: () => {
+            delivered += 1;
+          },
+          complete: () => {
+            completions += 1;
+          },
+        }),
+      );
+    const ids = Array.from({ length: 10_000 }, (_, i) => `job-${i}`);
+    for (const [i, id] of ids.entries()) {
+      advanceTo(scheduler, i);
+      // Half are watched from before their first message, all by a late subscriber below.
+      if (i % 2 === 0) watch(id);
+      channels.publish(message(id, 'STARTED'));
+      channels.publish(message(id, 'TASK', 'compile', 'COMPLETED'));
+      // Three ways to end: FINISHED, a broker FAILED and its grace, or silence.
+      if (i % 3 === 0) channels.publish(message(id, 'FINISHED'));
+      else if (i % 3 === 1) channels.publish(message(id, 'FAILED'));
+      watch(id);
+    }
+    const peak = channels.stats();
+    assert.equal(peak.channels, 10_000);
+    // Open: the late watcher of each of the 6666 unfinished channels, and the early one of
+    // the 3333 even ones among them.
+    assert.equal(peak.subscribers, 2 * 6666 - 3333);
+    advanceTo(scheduler, 10_000 + IDLE + RETENTION);
+    assert.deepEqual(channels.stats(), { channels: 0, timers: 0, subscribers: 0 });
+    // Independent of the registry's own counts: the scheduler holds no action at all,
+    assert.equal(scheduler.actions.length, 0);
+    // and every subscription was completed and released.
+    assert.equal(completions, 15_000);
+    assert.ok(subscriptions.every((s) => s.closed));
+    assert.ok(delivered > 0);
   });
 });

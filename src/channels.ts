@@ -1,78 +1,274 @@
 /**
- * The channel registry: one ReplaySubject per channel id, holding the channel's history for
- * late subscribers and pushing new messages to live ones. `FINISHED` completes a channel; it
- * is forgotten `retention` later. Time comes from an injected scheduler.
+ * The channel registry. Each channel keeps its history for late subscribers and pushes new
+ * messages to live ones; `FINISHED` completes it, and it is forgotten `retention` later.
+ *
+ * Nothing here grows without bound: a channel whose last message is `FAILED` (the broker's
+ * final word on a job) finishes after `failedGrace`, any channel finishes after `idleTimeout`
+ * without a message, the history stops at `maxMessages`, and past `maxChannels` the oldest
+ * finished, then the longest idle channels are forgotten. Time comes from an injected
+ * scheduler, so tests run hours in microseconds.
  */
-import { asyncScheduler, type Observable, ReplaySubject, type SchedulerLike } from 'rxjs';
-import type { Subscription } from 'rxjs';
+import { asyncScheduler, Observable, type SchedulerLike, Subject, type Subscription } from 'rxjs';
+import { DEFAULT_CONFIG } from './config';
+import { LogThrottle } from './log-throttle';
+import type { Logger } from './logger';
 import type { ProgressMessage } from './message';
 
 export interface ChannelsOptions {
   /** How long a finished channel's history stays, in milliseconds. */
   readonly retentionMs: number;
+  readonly failedGraceMs?: number;
+  readonly idleTimeoutMs?: number;
+  readonly maxMessages?: number;
+  readonly maxChannels?: number;
+  /** Where finishing, capping and eviction are reported; silent without one. */
+  readonly logger?: Logger;
   readonly scheduler?: SchedulerLike;
 }
 
 /** What became of a published message. */
 export type PublishResult = 'stored' | 'finished' | 'already-finished';
 
+/** Counts of everything the registry holds, to prove that nothing leaks. */
+export interface ChannelsStats {
+  readonly channels: number;
+  /** Timers pending for held channels (each has exactly one). */
+  readonly timers: number;
+  /** Subscriptions to channel streams that are still open. */
+  readonly subscribers: number;
+}
+
 interface Channel {
-  readonly subject: ReplaySubject<string>;
+  readonly id: string;
+  readonly history: string[];
+  /** Live messages, for subscribers who already got the history. */
+  readonly live: Subject<string>;
   finished: boolean;
-  expiry: Subscription | undefined;
+  lastMessageAt: number;
+  lastWasFailed: boolean;
+  /** The history reached its cap (warned once). */
+  capped: boolean;
+  /** The channel's one timer: its deadline while active, its expiry once finished. */
+  timer: Subscription | undefined;
+  timerDue: number;
 }
 
 export class Channels {
-  private readonly channels = new Map<string, Channel>();
+  /** Active channels, least recently used first: the front is the longest idle. */
+  private readonly active = new Map<string, Channel>();
+  /** Finished channels in the order they finished. */
+  private readonly finished = new Map<string, Channel>();
   private readonly retentionMs: number;
+  private readonly failedGraceMs: number;
+  private readonly idleTimeoutMs: number;
+  private readonly maxMessages: number;
+  private readonly maxChannels: number;
+  private readonly logger: Logger | undefined;
   private readonly scheduler: SchedulerLike;
+  private readonly evictionWarnings: LogThrottle;
+  private evictions = 0;
+  private subscribers = 0;
 
   constructor(options: ChannelsOptions) {
     this.retentionMs = options.retentionMs;
+    this.failedGraceMs = options.failedGraceMs ?? DEFAULT_CONFIG.failedGraceMs;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_CONFIG.channelIdleTimeoutMs;
+    this.maxMessages = options.maxMessages ?? DEFAULT_CONFIG.maxChannelMessages;
+    this.maxChannels = options.maxChannels ?? DEFAULT_CONFIG.maxChannels;
+    this.logger = options.logger;
     this.scheduler = options.scheduler ?? asyncScheduler;
+    this.evictionWarnings = new LogThrottle((line) => this.logger?.warning(line), {
+      burst: 1,
+      windowMs: 60_000,
+      what: 'more channels forgotten for max_channels',
+      scheduler: this.scheduler,
+    });
   }
 
   /** Channels currently held, finished ones included. */
   get size(): number {
-    return this.channels.size;
+    return this.active.size + this.finished.size;
+  }
+
+  stats(): ChannelsStats {
+    let timers = 0;
+    for (const map of [this.active, this.finished]) {
+      for (const channel of map.values()) if (channel.timer?.closed === false) timers += 1;
+    }
+    return { channels: this.size, timers, subscribers: this.subscribers };
   }
 
   /** Adds a message to its channel, creating the channel on first use. */
   publish(message: ProgressMessage): PublishResult {
     const channel = this.channelFor(message.channel);
     if (channel.finished) return 'already-finished';
-    channel.subject.next(message.json);
-    if (!message.terminal) return 'stored';
-    channel.finished = true;
-    channel.subject.complete();
-    channel.expiry = this.scheduler.schedule(() => this.forget(message.channel), this.retentionMs);
-    return 'finished';
+    channel.lastMessageAt = this.scheduler.now();
+    channel.lastWasFailed = message.command === 'FAILED';
+    // Re-inserting keeps `active` ordered by last message.
+    this.active.delete(channel.id);
+    this.active.set(channel.id, channel);
+    if (channel.history.length < this.maxMessages) {
+      channel.history.push(message.json);
+    } else if (!channel.capped) {
+      channel.capped = true;
+      this.logger?.warning(
+        `channel ${channel.id} reached max_channel_messages (${this.maxMessages}): ` +
+          'later messages go to live subscribers only',
+      );
+    }
+    channel.live.next(message.json);
+    if (message.terminal) {
+      this.finish(channel);
+      return 'finished';
+    }
+    this.arm(channel, this.deadline(channel));
+    return 'stored';
   }
 
   /**
-   * The channel's whole history, then its live messages; completes after `FINISHED`. A
+   * The channel's history, then its live messages; completes when the channel finishes. A
    * subscriber may come before the channel's first message.
    */
   stream(id: string): Observable<string> {
-    return this.channelFor(id).subject;
+    return new Observable<string>((subscriber) => {
+      const channel = this.channelFor(id);
+      this.subscribers += 1;
+      // Synchronous replay, then the live subject: no message can fall in between.
+      for (const json of channel.history) {
+        if (subscriber.closed) break;
+        subscriber.next(json);
+      }
+      const live = channel.live.subscribe(subscriber);
+      return () => {
+        live.unsubscribe();
+        this.subscribers -= 1;
+        this.dropIfUnused(channel);
+      };
+    });
   }
 
   /** Forgets every channel and cancels every timer; subscribers are their owners' to end. */
   close(): void {
-    for (const channel of this.channels.values()) channel.expiry?.unsubscribe();
-    this.channels.clear();
+    for (const map of [this.active, this.finished]) {
+      for (const channel of map.values()) channel.timer?.unsubscribe();
+      map.clear();
+    }
+    this.evictionWarnings.close();
   }
 
   private channelFor(id: string): Channel {
-    let channel = this.channels.get(id);
-    if (channel === undefined) {
-      channel = { subject: new ReplaySubject<string>(), finished: false, expiry: undefined };
-      this.channels.set(id, channel);
-    }
+    const existing = this.active.get(id) ?? this.finished.get(id);
+    if (existing !== undefined) return existing;
+    if (this.size >= this.maxChannels) this.evictOne();
+    const channel: Channel = {
+      id,
+      history: [],
+      live: new Subject<string>(),
+      finished: false,
+      lastMessageAt: this.scheduler.now(),
+      lastWasFailed: false,
+      capped: false,
+      timer: undefined,
+      timerDue: Infinity,
+    };
+    this.active.set(id, channel);
+    this.arm(channel, this.deadline(channel));
     return channel;
   }
 
-  private forget(id: string): void {
-    this.channels.delete(id);
+  /** When an active channel finishes unless a message comes first. */
+  private deadline(channel: Channel): number {
+    const silence = channel.lastWasFailed
+      ? Math.min(this.failedGraceMs, this.idleTimeoutMs)
+      : this.idleTimeoutMs;
+    return channel.lastMessageAt + silence;
+  }
+
+  /**
+   * Makes the channel's timer fire by `due`. A timer that fires earlier is kept: it re-arms
+   * itself then, so a busy channel does not reschedule on every message.
+   */
+  private arm(channel: Channel, due: number): void {
+    if (channel.timer !== undefined) {
+      if (channel.timerDue <= due) return;
+      channel.timer.unsubscribe();
+    }
+    channel.timerDue = due;
+    channel.timer = this.scheduler.schedule(
+      () => this.onTimer(channel),
+      Math.max(0, due - this.scheduler.now()),
+    );
+  }
+
+  private onTimer(channel: Channel): void {
+    channel.timer = undefined;
+    if (channel.finished) {
+      this.forget(channel);
+      return;
+    }
+    const due = this.deadline(channel);
+    if (due > this.scheduler.now()) {
+      this.arm(channel, due);
+      return;
+    }
+    this.logSilence(channel);
+    this.finish(channel);
+  }
+
+  private logSilence(channel: Channel): void {
+    if (channel.lastWasFailed) {
+      this.logger?.info(
+        `channel ${channel.id} finished: nothing came for ${this.failedGraceMs / 1000} s after FAILED`,
+      );
+    } else if (channel.history.length > 0) {
+      this.logger?.info(
+        `channel ${channel.id} finished: no message for ${this.idleTimeoutMs / 1000} s`,
+      );
+    }
+  }
+
+  /** Completes the channel's subscribers and starts its retention; an empty one goes at once. */
+  private finish(channel: Channel): void {
+    channel.finished = true;
+    channel.timer?.unsubscribe();
+    channel.timer = undefined;
+    this.active.delete(channel.id);
+    channel.live.complete();
+    if (channel.history.length === 0) return;
+    this.finished.set(channel.id, channel);
+    this.arm(channel, this.scheduler.now() + this.retentionMs);
+  }
+
+  private forget(channel: Channel): void {
+    channel.timer?.unsubscribe();
+    channel.timer = undefined;
+    // By identity: a fresh channel may already hold the same id.
+    if (this.active.get(channel.id) === channel) this.active.delete(channel.id);
+    if (this.finished.get(channel.id) === channel) this.finished.delete(channel.id);
+  }
+
+  /** A channel that has no message and no subscriber holds nothing worth keeping. */
+  private dropIfUnused(channel: Channel): void {
+    if (channel.history.length === 0 && !channel.finished && !channel.live.observed) {
+      this.forget(channel);
+    }
+  }
+
+  /** Makes room for one channel: the oldest finished goes first, else the longest idle. */
+  private evictOne(): void {
+    const [oldestFinished] = this.finished.values();
+    const [longestIdle] = this.active.values();
+    const victim = oldestFinished ?? longestIdle;
+    if (victim === undefined) return;
+    this.evictions += 1;
+    this.evictionWarnings.log(
+      `max_channels (${this.maxChannels}) reached: forgot ${victim.finished ? 'finished' : 'idle'} ` +
+        `channel ${victim.id} (${this.evictions} forgotten so far)`,
+    );
+    if (!victim.finished) {
+      victim.finished = true;
+      victim.live.complete();
+    }
+    this.forget(victim);
   }
 }
