@@ -8,10 +8,15 @@
  * channels to one syscall per socket per turn.
  *
  * With TLS files the same server is served as `wss://` by uWS' SSLApp.
+ *
+ * The server faces the internet, so every resource a client can claim is bounded: the size of
+ * its messages, its silence (pings find dead peers), the bytes it may fall behind by, and the
+ * number of connections; an `Origin` list can restrict who may connect at all.
  */
-import type { Observable, Subscription } from 'rxjs';
-import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
-import type { Endpoint } from './config';
+import { asyncScheduler, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import type { HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import { DEFAULT_CONFIG, type Endpoint } from './config';
+import { LogThrottle } from './log-throttle';
 import type { Logger } from './logger';
 import { checkTlsFiles, type TlsFiles } from './tls-files';
 import { loadUws, type Uws } from './uws';
@@ -27,13 +32,29 @@ export interface WsServerOptions {
   readonly tls?: TlsFiles | undefined;
   readonly channels: ChannelSource;
   readonly logger: Logger;
-  /** Largest message a client may send; a channel id is short. */
-  readonly maxPayloadLength?: number;
-  /** Seconds of silence before a peer is pinged and then dropped. */
-  readonly idleTimeout?: number;
-  /** Bytes queued for a slow client before it is closed. */
+  /** Seconds of silence before a peer is pinged, and as many again before it is dropped. */
+  readonly idleTimeoutSeconds?: number;
+  /** Bytes a client may fall behind by before it is closed with 1013. */
   readonly maxBackpressure?: number;
+  /** Open connections; past it, upgrades get HTTP 503. */
+  readonly maxConnections?: number;
+  /** Lowercase origins allowed to connect; empty allows any. */
+  readonly allowedOrigins?: readonly string[];
+  /** Time for the log throttle; tests pass a virtual one. */
+  readonly scheduler?: SchedulerLike;
 }
+
+/** Channel ids are short: a longer client message closes the socket with 1009. */
+export const MAX_CLIENT_MESSAGE_BYTES = 256;
+
+/**
+ * uWS drops a connection whose message exceeds this without a close frame (the peer sees
+ * 1006), before buffering it; messages up to it get a proper 1009 from us.
+ */
+const HARD_MESSAGE_LIMIT = 16 * 1024;
+
+/** uWS `send` result: the message was not sent because of backpressure. */
+const DROPPED = 2;
 
 /** WebSocket close codes (RFC 6455). */
 export const CloseCode = {
@@ -41,6 +62,7 @@ export const CloseCode = {
   goingAway: 1001,
   unsupportedData: 1003,
   policyViolation: 1008,
+  messageTooBig: 1009,
   tryAgainLater: 1013,
 } as const;
 
@@ -50,8 +72,12 @@ interface Client {
   open: boolean;
   channel: string | undefined;
   subscription: Subscription | undefined;
-  /** Messages waiting for the next flush. */
+  /** Messages not yet handed to uWS, in order. */
   queue: string[];
+  /** How many messages at the head of `queue` are the history replay. */
+  replayLeft: number;
+  /** Bytes of live messages in `queue`: how far the client has fallen behind. */
+  backlog: number;
   /** The channel finished: close once the queue is written. */
   finished: boolean;
   peer: string;
@@ -66,25 +92,63 @@ export class WsServer {
   private flushScheduled = false;
   private readonly channels: ChannelSource;
   private readonly logger: Logger;
+  private readonly maxBackpressure: number;
+  private readonly maxConnections: number;
+  private readonly allowedOrigins: ReadonlySet<string>;
+  /** Lines caused by clients: a hostile crowd must not flood the log. */
+  private readonly clientLog: LogThrottle;
 
   constructor(private readonly options: WsServerOptions) {
     this.uws = loadUws();
     this.channels = options.channels;
     this.logger = options.logger;
+    this.maxBackpressure = options.maxBackpressure ?? DEFAULT_CONFIG.maxBackpressure;
+    this.maxConnections = options.maxConnections ?? DEFAULT_CONFIG.maxConnections;
+    this.allowedOrigins = new Set(options.allowedOrigins ?? DEFAULT_CONFIG.allowedOrigins);
+    this.clientLog = new LogThrottle((line) => this.logger.info(line), {
+      burst: 100,
+      windowMs: 60_000,
+      what: 'more client refusals and closes',
+      scheduler: options.scheduler ?? asyncScheduler,
+    });
     this.app = options.tls === undefined ? this.uws.App() : this.sslApp(options.tls);
     this.app.ws<Client>('/*', {
       compression: this.uws.DISABLED,
-      maxPayloadLength: options.maxPayloadLength ?? 256,
-      idleTimeout: options.idleTimeout ?? 120,
+      maxPayloadLength: HARD_MESSAGE_LIMIT,
+      idleTimeout: options.idleTimeoutSeconds ?? DEFAULT_CONFIG.websocketIdleTimeoutSeconds,
       sendPingsAutomatically: true,
-      maxBackpressure: options.maxBackpressure ?? 1024 * 1024,
+      // Our own flush keeps each buffer under this; uWS' check is only the last guard.
+      maxBackpressure: this.maxBackpressure,
+      // Every path answers synchronously, before the peer can abort: uWS only needs
+      // res.onAborted for answers given later.
       upgrade: (res, req, context) => {
         const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
+        const origin = req.getHeader('origin');
+        if (this.allowedOrigins.size > 0 && !this.allowedOrigins.has(origin.toLowerCase())) {
+          this.refuse(
+            res,
+            peer,
+            '403 Forbidden',
+            `origin ${JSON.stringify(origin)} is not allowed`,
+          );
+          return;
+        }
+        if (this.sockets.size >= this.maxConnections) {
+          this.refuse(
+            res,
+            peer,
+            '503 Service Unavailable',
+            `max_connections (${this.maxConnections}) reached`,
+          );
+          return;
+        }
         const client: Client = {
           open: true,
           channel: undefined,
           subscription: undefined,
           queue: [],
+          replayLeft: 0,
+          backlog: 0,
           finished: false,
           peer,
         };
@@ -100,6 +164,9 @@ export class WsServer {
         this.sockets.add(ws);
       },
       message: (ws, data, isBinary) => this.onMessage(ws, data, isBinary),
+      drain: (ws) => {
+        if (ws.getUserData().queue.length > 0) this.markDirty(ws);
+      },
       close: (ws) => this.onClose(ws),
     });
   }
@@ -143,9 +210,23 @@ export class WsServer {
     for (const ws of [...this.sockets]) {
       this.end(ws, CloseCode.goingAway, 'server shutting down');
     }
+    this.clientLog.close();
+  }
+
+  private refuse(res: HttpResponse, peer: string, status: string, reason: string): void {
+    this.clientLog.log(`refused a WebSocket from ${peer} with HTTP ${status}: ${reason}`);
+    res.writeStatus(status).end(`${reason}\n`, true);
   }
 
   private onMessage(ws: WebSocket<Client>, data: ArrayBuffer, isBinary: boolean): void {
+    if (data.byteLength > MAX_CLIENT_MESSAGE_BYTES) {
+      this.reject(
+        ws,
+        CloseCode.messageTooBig,
+        `message over ${MAX_CLIENT_MESSAGE_BYTES} bytes; a channel id is short`,
+      );
+      return;
+    }
     const client = ws.getUserData();
     // Only the first message counts; later ones (and a second channel id) are ignored.
     if (client.channel !== undefined) return;
@@ -167,10 +248,13 @@ export class WsServer {
         this.markDirty(ws);
       },
     });
+    // The history arrived synchronously; it is ours to pace, not the client's backlog.
+    client.replayLeft = client.queue.length;
+    client.backlog = 0;
   }
 
   private reject(ws: WebSocket<Client>, code: number, reason: string): void {
-    this.logger.info(`client ${ws.getUserData().peer} closed with ${code}: ${reason}`);
+    this.clientLog.log(`client ${ws.getUserData().peer} closed with ${code}: ${reason}`);
     this.end(ws, code, reason);
   }
 
@@ -185,7 +269,9 @@ export class WsServer {
   }
 
   private enqueue(ws: WebSocket<Client>, json: string): void {
-    ws.getUserData().queue.push(json);
+    const client = ws.getUserData();
+    client.queue.push(json);
+    client.backlog += json.length;
     this.markDirty(ws);
   }
 
@@ -197,7 +283,7 @@ export class WsServer {
     }
   }
 
-  /** Writes every queued message, one cork per socket. */
+  /** Writes what each touched socket can take now, one cork per socket. */
   private flush(): void {
     this.flushScheduled = false;
     const sockets = [...this.dirty];
@@ -205,13 +291,11 @@ export class WsServer {
     for (const ws of sockets) {
       const client = ws.getUserData();
       if (!client.open) continue;
-      const queue = client.queue;
-      client.queue = [];
       try {
-        const dropped = this.write(ws, queue);
-        if (dropped) {
+        const dropped = this.write(ws, client);
+        if (dropped || client.backlog > this.maxBackpressure) {
           this.reject(ws, CloseCode.tryAgainLater, 'client is not reading fast enough');
-        } else if (client.finished) {
+        } else if (client.finished && client.queue.length === 0) {
           this.end(ws, CloseCode.normal, 'channel finished');
         }
       } catch (error) {
@@ -222,17 +306,27 @@ export class WsServer {
     }
   }
 
-  /** Sends the queue corked; true when uWS dropped a message for backpressure. */
-  private write(ws: WebSocket<Client>, queue: readonly string[]): boolean {
+  /**
+   * Hands queued messages to uWS, corked, until its buffer for the socket holds
+   * `maxBackpressure`; the rest waits for `drain`. True when uWS dropped a message anyway.
+   */
+  private write(ws: WebSocket<Client>, client: Client): boolean {
+    const queue = client.queue;
+    let sent = 0;
     let dropped = false;
     ws.cork(() => {
-      for (const json of queue) {
-        if (ws.send(json, false, false) === 2) {
+      while (sent < queue.length && ws.getBufferedAmount() < this.maxBackpressure) {
+        const json = queue[sent];
+        if (ws.send(json, false, false) === DROPPED) {
           dropped = true;
           return;
         }
+        sent += 1;
+        if (client.replayLeft > 0) client.replayLeft -= 1;
+        else client.backlog -= json.length;
       }
     });
+    client.queue = sent === queue.length ? [] : queue.slice(sent);
     return dropped;
   }
 
