@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { formatMessage, parseFrames, pythonJsonString, type Parsed } from '../src/message';
+import { frames } from './helpers/random-frames';
 
 // Expected texts were produced by CPython 3.11:
 // json.dumps(dict(zip(["command", "task_id", "task_state"], frames)), sort_keys=True)
@@ -192,5 +194,73 @@ describe('parseFrames', () => {
     assert.deepEqual(parse(SENDER, '0', 'exit'), { kind: 'exit' });
     assert.equal(parse(SENDER, '0', 'exit', 'x').kind, 'progress');
     assert.equal(parse(SENDER, '1', 'exit').kind, 'progress');
+  });
+});
+
+describe('parseFrames on random input (property-based)', () => {
+  const options = { routingId: 'recodex-monitor', maxFrameBytes: 64 };
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  const text = (frame: Uint8Array): string | undefined => {
+    try {
+      return strict.decode(frame);
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** What the protocol says of a message, stated apart from the parser. */
+  function expected(message: Buffer[]): { relayed: boolean; channel?: string; values?: string[] } {
+    let rest = message.slice(1);
+    if (rest.length > 2 && text(rest[0]) === 'recodex-monitor') rest = rest.slice(1);
+    const channel = rest.length > 0 ? text(rest[0]) : undefined;
+    const values = rest.slice(1, 4).map(text);
+    const relayed =
+      rest.length >= 2 &&
+      rest.every((f) => f.length <= options.maxFrameBytes) &&
+      channel !== undefined &&
+      channel !== '' &&
+      values.every((v) => v !== undefined) &&
+      values[0] !== '';
+    return relayed ? { relayed, channel, values: values as string[] } : { relayed };
+  }
+
+  it('never throws, and relays exactly the valid messages with the JSON formatMessage promises', () => {
+    let relayed = 0;
+    let dropped = 0;
+    fc.assert(
+      fc.property(frames(options.maxFrameBytes), (message) => {
+        const parsed = parseFrames(message, options);
+        const want = expected(message);
+        if (!want.relayed) {
+          assert.equal(parsed.kind, 'dropped');
+          assert.ok(parsed.kind === 'dropped' && parsed.reason.length > 0);
+          dropped += 1;
+          return;
+        }
+        const values = want.values as string[];
+        if (want.channel === '0' && values[0] === 'exit' && values.length === 1) {
+          assert.deepEqual(parsed, { kind: 'exit' });
+          return;
+        }
+        assert.deepEqual(parsed, {
+          kind: 'progress',
+          channel: want.channel,
+          command: values[0],
+          json: formatMessage(values),
+          terminal: values[0] === 'FINISHED',
+        });
+        // The JSON is valid and holds exactly the frames' text under the protocol's keys.
+        const keys = ['command', 'task_id', 'task_state'].slice(0, values.length);
+        assert.deepEqual(
+          JSON.parse(parsed.json),
+          Object.fromEntries(keys.map((k, i) => [k, values[i]])),
+        );
+        assert.match(parsed.json, /^[\x20-\x7e]*$/);
+        relayed += 1;
+      }),
+      { numRuns: 20_000 },
+    );
+    // Both sides were really explored.
+    assert.ok(relayed > 1000 && dropped > 1000, `${relayed} relayed, ${dropped} dropped`);
   });
 });
