@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
+import { Router } from 'zeromq';
+import { DEFAULT_CONFIG } from '../src/config';
+import { parseFrames } from '../src/message';
+import { Monitor } from '../src/monitor';
+import { FakeBroker } from './helpers/broker';
+import { memoryLogger } from './helpers/memory-logger';
+import { frames } from './helpers/random-frames';
 import { startMonitor, type RunningMonitor } from './helpers/running-monitor';
 import { withTimeout } from './helpers/ws-client';
 
+const SENDER = Buffer.from([0x00, 0x6b, 0x8b, 0x45, 0x67]);
 const TASK_OK = (id: string) => ['TASK', id, 'COMPLETED'];
 const json = (...values: string[]) =>
   JSON.stringify(
@@ -192,5 +202,165 @@ describe('Monitor end to end', () => {
     await m.broker.send('0', 'exit');
     assert.equal(await withTimeout(stopped), false);
     assert.equal((await withTimeout(client.closed)).code, 1001);
+  });
+});
+
+describe('Monitor under hostile input and over time', () => {
+  let running: RunningMonitor | undefined;
+  const start = async (...args: Parameters<typeof startMonitor>) => {
+    running = await startMonitor(...args);
+    return running;
+  };
+  afterEach(async () => {
+    await running?.stop();
+    running = undefined;
+  });
+
+  it('survives thousands of random multipart messages on its socket, relaying exactly the valid ones', async () => {
+    const maxFrameBytes = 64;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(frames(maxFrameBytes), { minLength: 300, maxLength: 300 }),
+        async (storm) => {
+          const m = await startMonitor({ maxFrameBytes });
+          try {
+            let stopped = false;
+            m.monitor.onStopped(() => {
+              stopped = true;
+            });
+            // What the monitor must do, from the parser the unit property test pins down.
+            const histories = new Map<string, { messages: string[]; finished: boolean }>();
+            let warnings = 0;
+            for (const message of storm) {
+              // ZeroMQ itself discards a message that is nothing but its address.
+              if (message.length === 0) continue;
+              await m.broker.send(...message);
+              const parsed = parseFrames([SENDER, ...message], {
+                routingId: 'recodex-monitor',
+                maxFrameBytes,
+              });
+              if (parsed.kind !== 'progress') {
+                warnings += 1;
+                continue;
+              }
+              const history = histories.get(parsed.channel) ?? { messages: [], finished: false };
+              histories.set(parsed.channel, history);
+              if (history.finished) {
+                warnings += 1;
+                continue;
+              }
+              history.messages.push(parsed.json);
+              history.finished = parsed.terminal;
+            }
+            // A normal message afterwards is still delivered.
+            const after = m.client('after-the-storm');
+            await after.opened;
+            await eventually(() => m.monitor.connectionCount === 1, 'the subscription');
+            await m.broker.send('after-the-storm', 'FINISHED');
+            assert.equal((await withTimeout(after.closed)).code, 1000);
+            assert.deepEqual(after.commands(), ['FINISHED']);
+            // Every valid message reached its channel, in order.
+            for (const [channel, history] of histories) {
+              const client = m.client(channel);
+              await client.waitForMessages(history.messages.length);
+              if (history.finished) assert.equal((await withTimeout(client.closed)).code, 1000);
+              assert.deepEqual(
+                client.messages,
+                history.messages,
+                `channel ${JSON.stringify(channel)}`,
+              );
+            }
+            assert.equal(stopped, false);
+            await m.stop();
+            // Every drop was counted: one by one up to the burst, the rest in the summary.
+            const lines = m.logger.lines.filter((l) => l.level === 'warning');
+            const summary = lines
+              .map((l) => /^(\d+) more dropped messages/.exec(l.message))
+              .reduce((sum, match) => sum + (match ? Number(match[1]) : 0), 0);
+            assert.equal(lines.length - (summary > 0 ? 1 : 0) + summary, warnings);
+            assert.ok(lines.length <= 21, `${lines.length} warning lines`);
+          } finally {
+            await m.stop();
+          }
+        },
+      ),
+      { numRuns: 3, endOnFailure: true },
+    );
+  });
+
+  it('writes a bounded number of warnings for a flood of malformed messages', async () => {
+    const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
+    const m = await start({}, scheduler);
+    for (let i = 0; i < 1000; i++) await m.broker.send(`bad-${i}`);
+    await m.broker.send('good', 'STARTED');
+    const client = m.client('good');
+    await client.waitForMessages(1);
+    assert.equal(m.logger.find('warning', 'no command frame').length, 20);
+    scheduler.flush();
+    assert.deepEqual(m.logger.find('warning', 'more dropped messages'), [
+      '980 more dropped messages in the last 10 s, not logged one by one',
+    ]);
+  });
+
+  it('is not disturbed by the broker restarting: clients only miss what was sent meanwhile', async () => {
+    const m = await start();
+    const client = m.client('job');
+    await client.opened;
+    await eventually(() => m.monitor.connectionCount === 1, 'the subscription');
+    await m.broker.send('job', 'STARTED');
+    await client.waitForMessages(1);
+    m.broker.close();
+    const restarted = new FakeBroker(m.endpoints.zeromq.port);
+    try {
+      await restarted.send('job', 'TASK', 'compile', 'COMPLETED');
+      await restarted.send('job', 'FINISHED');
+      assert.equal((await withTimeout(client.closed)).code, 1000);
+      assert.deepEqual(client.commands(), ['STARTED', 'TASK', 'FINISHED']);
+    } finally {
+      restarted.close();
+    }
+  });
+
+  it('closes the clients of a job whose broker FAILED never finishes, after failed_grace', async () => {
+    const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
+    const m = await start({}, scheduler);
+    const client = m.client('job');
+    await client.opened;
+    await eventually(() => m.monitor.connectionCount === 1, 'the subscription');
+    await m.broker.send('job', 'FAILED');
+    await client.waitForMessages(1);
+    scheduler.maxFrames = scheduler.now() + 30_000;
+    scheduler.flush();
+    assert.equal((await withTimeout(client.closed)).code, 1000);
+    assert.deepEqual(client.commands(), ['FAILED']);
+    // Retention follows; after it nothing of the job is left.
+    assert.equal(m.monitor.channelCount, 1);
+    scheduler.maxFrames = Infinity;
+    scheduler.flush();
+    assert.equal(m.monitor.channelCount, 0);
+    await eventually(() => m.monitor.connectionCount === 0, 'the connection to go');
+  });
+
+  it('stops with a failure, instead of running deaf, when its ZeroMQ socket keeps failing', async () => {
+    class DeadRouter extends Router {
+      override async receive(): Promise<Buffer[]> {
+        throw new Error('injected receive failure');
+      }
+    }
+    const logger = memoryLogger();
+    const monitor = new Monitor({
+      config: {
+        ...DEFAULT_CONFIG,
+        websocket: { host: '127.0.0.1', port: 0 },
+        zeromq: { host: '127.0.0.1', port: 0 },
+      },
+      logger,
+      zmqSocket: new DeadRouter({ routingId: 'recodex-monitor', linger: 0 }),
+    });
+    const stopped = new Promise<boolean>((resolve) => monitor.onStopped(resolve));
+    await monitor.start();
+    assert.equal(await withTimeout(stopped), true);
+    assert.equal(logger.find('critical', 'ZeroMQ receive keeps failing').length, 1);
+    assert.equal(logger.find('error', 'shutting down: the ZeroMQ socket is dead').length, 1);
   });
 });

@@ -2,9 +2,11 @@
  * The composition root: builds every piece from a `Config`, wires the one path a message
  * takes (ZeroMQ frames -> parse -> channel -> WebSockets) and owns the shutdown order.
  */
-import { map, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, map, type SchedulerLike, type Subscription } from 'rxjs';
+import type { Router } from 'zeromq';
 import { Channels } from './channels';
 import type { Config, Endpoint } from './config';
+import { LogThrottle } from './log-throttle';
 import type { Logger } from './logger';
 import { parseFrames, type Parsed } from './message';
 import { WsServer } from './ws-server';
@@ -13,8 +15,10 @@ import { ROUTING_ID, ZmqSource } from './zmq-source';
 export interface MonitorOptions {
   readonly config: Config;
   readonly logger: Logger;
-  /** Time for channel expiry; tests pass a virtual one. */
+  /** Time for channel lifecycles and log throttling; tests pass a virtual one. */
   readonly scheduler?: SchedulerLike;
+  /** Tests pass a ZeroMQ socket that fails on purpose. */
+  readonly zmqSocket?: Router;
 }
 
 /** Where the monitor actually listens (ports resolved when the config said 0). */
@@ -25,23 +29,43 @@ export interface BoundEndpoints {
 
 export class Monitor {
   private readonly channels: Channels;
-  private readonly zmq = new ZmqSource();
+  private readonly zmq: ZmqSource;
   private readonly ws: WsServer;
+  /** Warnings about broker-side input: anyone reaching the broker's worker port can cause them. */
+  private readonly dropWarnings: LogThrottle;
   private subscription: Subscription | undefined;
   private stopping: Promise<void> | undefined;
   private readonly stoppedCallbacks: ((failed: boolean) => void)[] = [];
 
   constructor(private readonly options: MonitorOptions) {
     const { config, logger } = options;
+    const scheduler = options.scheduler ?? asyncScheduler;
     this.channels = new Channels({
       retentionMs: config.channelRetentionMs,
-      scheduler: options.scheduler,
+      failedGraceMs: config.failedGraceMs,
+      idleTimeoutMs: config.channelIdleTimeoutMs,
+      maxMessages: config.maxChannelMessages,
+      maxChannels: config.maxChannels,
+      logger,
+      scheduler,
     });
+    this.zmq = new ZmqSource({ logger, socket: options.zmqSocket });
     this.ws = new WsServer({
       endpoint: config.websocket,
       tls: config.tls,
       channels: this.channels,
       logger,
+      idleTimeoutSeconds: config.websocketIdleTimeoutSeconds,
+      maxBackpressure: config.maxBackpressure,
+      maxConnections: config.maxConnections,
+      allowedOrigins: config.allowedOrigins,
+      scheduler,
+    });
+    this.dropWarnings = new LogThrottle((line) => logger.warning(line), {
+      burst: 20,
+      windowMs: 10_000,
+      what: 'more dropped messages',
+      scheduler,
     });
   }
 
@@ -56,8 +80,12 @@ export class Monitor {
       .subscribe({
         next: (parsed) => this.handle(parsed),
         error: (error: Error) => {
-          logger.critical(`ZeroMQ receive failed: ${error.message}; stopping`);
-          void this.stop('ZeroMQ receive failed', true);
+          logger.critical(`ZeroMQ receive keeps failing: ${error.message}; stopping`);
+          void this.stop('the ZeroMQ socket is dead', true);
+        },
+        complete: () => {
+          // Only stop() closes the socket; anything else leaves the monitor deaf.
+          if (this.stopping === undefined) void this.stop('the ZeroMQ socket closed', true);
         },
       });
     logger.info(
@@ -99,6 +127,7 @@ export class Monitor {
     this.subscription?.unsubscribe();
     this.zmq.close();
     this.channels.close();
+    this.dropWarnings.close();
     for (const callback of this.stoppedCallbacks) callback(failed);
   }
 
@@ -108,7 +137,7 @@ export class Monitor {
       case 'progress': {
         const result = this.channels.publish(parsed);
         if (result === 'already-finished') {
-          logger.warning(
+          this.dropWarnings.log(
             `dropped ${parsed.command} for channel ${parsed.channel}: the channel already finished`,
           );
         } else if (logger.isLevelEnabled('debug')) {
@@ -120,12 +149,12 @@ export class Monitor {
         if (config.allowRemoteExit) {
           void this.stop('exit command from the broker side');
         } else {
-          logger.warning('dropped the exit command: allow_remote_exit is off');
+          this.dropWarnings.log('dropped the exit command: allow_remote_exit is off');
         }
         return;
       case 'dropped': {
         const channel = parsed.channel === undefined ? '' : ` for channel ${parsed.channel}`;
-        logger.warning(`dropped a message${channel}: ${parsed.reason}`);
+        this.dropWarnings.log(`dropped a message${channel}: ${parsed.reason}`);
         return;
       }
     }

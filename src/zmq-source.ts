@@ -1,20 +1,41 @@
 /**
  * The ZeroMQ side: a ROUTER socket that the broker's ROUTER connects to, addressing us by the
  * routing id `recodex-monitor`. Its receive loop is an Observable of raw multipart messages.
+ *
+ * The loop outlives a failed receive (logged); only a run of failures with no message in
+ * between ends it with an error, so the monitor stops rather than run with a dead ZeroMQ side.
  */
 import { Observable } from 'rxjs';
 import { Router } from 'zeromq';
 import type { Endpoint } from './config';
+import type { Logger } from './logger';
 
 /** The broker addresses every message to the peer with this routing id. */
 export const ROUTING_ID = 'recodex-monitor';
 
+/** Failed receives in a row after which the socket counts as dead. */
+export const MAX_RECEIVE_FAILURES = 10;
+
+export interface ZmqSourceOptions {
+  readonly logger: Logger;
+  /** Tests pass a socket that fails on purpose; by default a ROUTER named `ROUTING_ID`. */
+  readonly socket?: Router;
+}
+
 export class ZmqSource {
-  private readonly socket = new Router({
-    routingId: ROUTING_ID,
-    // The default (-1) makes close() wait forever for undeliverable messages.
-    linger: 0,
-  });
+  private readonly socket: Router;
+  private readonly logger: Logger;
+
+  constructor(options: ZmqSourceOptions) {
+    this.logger = options.logger;
+    this.socket =
+      options.socket ??
+      new Router({
+        routingId: ROUTING_ID,
+        // The default (-1) makes close() wait forever for undeliverable messages.
+        linger: 0,
+      });
+  }
 
   /**
    * Every multipart message, frame 0 being the sender's routing id. Subscribe once: the
@@ -23,6 +44,7 @@ export class ZmqSource {
   readonly frames$: Observable<Buffer[]> = new Observable<Buffer[]>((subscriber) => {
     let active = true;
     const receive = async (): Promise<void> => {
+      let failures = 0;
       while (active && !this.socket.closed) {
         let frames: Buffer[];
         try {
@@ -30,9 +52,17 @@ export class ZmqSource {
         } catch (error) {
           // Closing the socket ends the pending receive with an error: that is the normal end.
           if (this.socket.closed) break;
-          subscriber.error(error);
-          return;
+          failures += 1;
+          if (failures >= MAX_RECEIVE_FAILURES) {
+            subscriber.error(error);
+            return;
+          }
+          this.logger.error(
+            `ZeroMQ receive failed (${failures} in a row): ${(error as Error).message}; receiving on`,
+          );
+          continue;
         }
+        failures = 0;
         subscriber.next(frames);
       }
       subscriber.complete();
