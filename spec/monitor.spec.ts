@@ -341,12 +341,8 @@ describe('Monitor under hostile input and over time', () => {
     await eventually(() => m.monitor.connectionCount === 0, 'the connection to go');
   });
 
-  it('stops with a failure, instead of running deaf, when its ZeroMQ socket keeps failing', async () => {
-    class DeadRouter extends Router {
-      override async receive(): Promise<Buffer[]> {
-        throw new Error('injected receive failure');
-      }
-    }
+  /** A monitor on free ports whose ZeroMQ socket is `socket`. */
+  function monitorWith(socket: Router) {
     const logger = memoryLogger();
     const monitor = new Monitor({
       config: {
@@ -355,12 +351,39 @@ describe('Monitor under hostile input and over time', () => {
         zeromq: { host: '127.0.0.1', port: 0 },
       },
       logger,
-      zmqSocket: new DeadRouter({ routingId: 'recodex-monitor', linger: 0 }),
+      zmqSocket: socket,
     });
     const stopped = new Promise<boolean>((resolve) => monitor.onStopped(resolve));
+    return { logger, monitor, stopped };
+  }
+
+  it('stops with a failure, instead of running deaf, when its ZeroMQ socket keeps failing', async () => {
+    class DeadRouter extends Router {
+      override async receive(): Promise<Buffer[]> {
+        throw new Error('injected receive failure');
+      }
+    }
+    const { logger, monitor, stopped } = monitorWith(
+      new DeadRouter({ routingId: 'recodex-monitor', linger: 0 }),
+    );
     await monitor.start();
     assert.equal(await withTimeout(stopped), true);
     assert.equal(logger.find('critical', 'ZeroMQ receive keeps failing').length, 1);
     assert.equal(logger.find('error', 'shutting down: the ZeroMQ socket is dead').length, 1);
+  });
+
+  it('stops with a failure when its ZeroMQ socket closes without being asked to', async () => {
+    class ClosingRouter extends Router {
+      override async receive(): Promise<Buffer[]> {
+        this.close();
+        return super.receive();
+      }
+    }
+    const { logger, monitor, stopped } = monitorWith(
+      new ClosingRouter({ routingId: 'recodex-monitor', linger: 0 }),
+    );
+    await monitor.start();
+    assert.equal(await withTimeout(stopped), true);
+    assert.equal(logger.find('error', 'shutting down: the ZeroMQ socket closed').length, 1);
   });
 });
