@@ -43,7 +43,7 @@ export interface Config {
   readonly maxChannelMessages: number;
   /** Channels held at once, finished ones included. */
   readonly maxChannels: number;
-  /** Seconds of silence before uWS pings a WebSocket peer, and as many again before it drops it. */
+  /** Seconds a WebSocket peer may stay silent before uWS drops it; it pings halfway. */
   readonly websocketIdleTimeoutSeconds: number;
   /** Bytes of live messages a client may fall behind by before it is closed with 1013. */
   readonly maxBackpressure: number;

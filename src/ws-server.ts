@@ -32,7 +32,7 @@ export interface WsServerOptions {
   readonly tls?: TlsFiles | undefined;
   readonly channels: ChannelSource;
   readonly logger: Logger;
-  /** Seconds of silence before a peer is pinged, and as many again before it is dropped. */
+  /** Seconds a peer may stay silent (a pong counts) before it is dropped; pinged halfway. */
   readonly idleTimeoutSeconds?: number;
   /** Bytes a client may fall behind by before it is closed with 1013. */
   readonly maxBackpressure?: number;
