@@ -315,9 +315,9 @@ describe('Channels: history cap', () => {
     }
     assert.equal(live.seen.completed, true);
     assert.equal(live.seen.messages.length, 4);
-    // A late subscriber gets the kept history and the end.
+    // A late subscriber gets the kept history, then FINISHED (kept past the cap) and the end.
     assert.deepEqual(record(channels, 'job').seen, {
-      messages: ['{"command": "STARTED"}', '{"command": "ENDED"}'],
+      messages: ['{"command": "STARTED"}', '{"command": "ENDED"}', '{"command": "FINISHED"}'],
       completed: true,
     });
   });

@@ -107,7 +107,8 @@ export class Channels {
     // Re-inserting keeps `active` ordered by last message.
     this.active.delete(channel.id);
     this.active.set(channel.id, channel);
-    if (channel.history.length < this.maxMessages) {
+    // FINISHED is always kept: late subscribers (and the web app) need the end of the job.
+    if (channel.history.length < this.maxMessages || message.terminal) {
       channel.history.push(message.json);
     } else if (!channel.capped) {
       channel.capped = true;
