@@ -70,6 +70,11 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // `systemctl reload` and logrotate: start a fresh log file instead of dying (SIGHUP's default).
+  process.on('SIGHUP', () => {
+    logger.info('received SIGHUP: reopening the log file');
+    logger.reopen();
+  });
 
   try {
     await monitor.start();

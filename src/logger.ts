@@ -2,8 +2,9 @@
  * The winston logger: Python-style lines to a size-rotated file and/or stderr.
  *
  * `[2026-12-03 15:28:08,123] [recodex-monitor] [INFO] message`, as the original wrote them.
+ * Under systemd, stderr lines carry a syslog priority instead, for the journal.
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, fstatSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import winston from 'winston';
 import DailyRotateFile from 'winston-daily-rotate-file';
@@ -27,6 +28,17 @@ export interface LoggerOptions {
   readonly stderr?: boolean;
   /** Where stderr lines and warnings about the log file go (tests pass their own). */
   readonly stderrStream?: NodeJS.WritableStream;
+  /** Stderr is the systemd journal; by default detected with `stderrIsJournal()`. */
+  readonly journal?: boolean;
+}
+
+/** The process's own logger: the one that owns the log file. */
+export interface FileLogger extends Logger {
+  /**
+   * Closes the log file and opens it again under its configured name, so that a file moved
+   * or deleted by logrotate or by hand is recreated (`systemctl reload` sends SIGHUP).
+   */
+  reopen(): void;
 }
 
 const LEVEL_PRIORITY = Object.fromEntries(LOG_LEVELS.map((level, index) => [level, index]));
@@ -51,21 +63,65 @@ const lineFormat = winston.format.printf((info) =>
   formatLine(new Date(), info.level, String(info.message)),
 );
 
-export function createLogger(config: LoggerConfig, options: LoggerOptions = {}): Logger {
+/** sd-daemon(3) priorities: journald reads a leading `<N>` as the line's syslog level. */
+const JOURNAL_PRIORITY: Record<LogLevel, number> = {
+  critical: 2,
+  error: 3,
+  warning: 4,
+  info: 6,
+  debug: 7,
+};
+
+/** One journal line without its newline: the journal adds the time and the unit itself. */
+export function formatJournalLine(level: LogLevel, message: string): string {
+  return `<${JOURNAL_PRIORITY[level]}>[${level.toUpperCase()}] ${message}`;
+}
+
+const journalFormat = winston.format.printf((info) =>
+  formatJournalLine(info.level as LogLevel, String(info.message)),
+);
+
+/**
+ * Whether stderr is connected to the journal: systemd sets `JOURNAL_STREAM` to the device and
+ * inode of that stream, and a child process that inherited only the variable must not match.
+ */
+export function stderrIsJournal(
+  env: NodeJS.ProcessEnv = process.env,
+  stat: () => { dev: bigint; ino: bigint } = () => fstatSync(2, { bigint: true }),
+): boolean {
+  const match = /^(\d+):(\d+)$/.exec(env.JOURNAL_STREAM ?? '');
+  if (match === null) return false;
+  try {
+    const { dev, ino } = stat();
+    return BigInt(match[1]) === dev && BigInt(match[2]) === ino;
+  } catch {
+    return false;
+  }
+}
+
+export function createLogger(config: LoggerConfig, options: LoggerOptions = {}): FileLogger {
   const errors = options.stderrStream ?? process.stderr;
-  const transports: Transport[] = [];
+  const journal = options.journal ?? stderrIsJournal();
+  let file: DailyRotateFile | undefined;
   let fileProblem: string | undefined;
   if (config.file !== undefined) {
     try {
-      transports.push(fileTransport(config, errors));
+      file = fileTransport(config, errors);
     } catch (error) {
       fileProblem = `cannot open log file ${config.file}: ${(error as Error).message}; logging to stderr only`;
     }
   }
-  const wantStderr = options.stderr ?? (process.stderr.isTTY === true || config.file === undefined);
-  if (wantStderr || transports.length === 0) {
-    transports.push(new winston.transports.Stream({ stream: errors }));
-  }
+  const wantStderr =
+    options.stderr ?? (journal || process.stderr.isTTY === true || config.file === undefined);
+  const stderr = new winston.transports.Stream({
+    stream: errors,
+    format: journal ? journalFormat : lineFormat,
+  });
+  // Without a file, stderr is the only place left even when it was not asked for.
+  let stderrOnlyAsFallback = !wantStderr && file === undefined;
+  const transports: Transport[] = [];
+  if (file !== undefined) transports.push(file);
+  if (wantStderr || file === undefined) transports.push(stderr);
   const logger = winston.createLogger({
     levels: LEVEL_PRIORITY,
     level: config.level,
@@ -74,6 +130,31 @@ export function createLogger(config: LoggerConfig, options: LoggerOptions = {}):
     exitOnError: false,
   });
   if (fileProblem !== undefined) logger.log('warning', fileProblem);
+
+  const reopen = (): void => {
+    if (config.file === undefined) return;
+    let next: DailyRotateFile;
+    try {
+      next = fileTransport(config, errors);
+    } catch (error) {
+      logger.log(
+        'warning',
+        `cannot reopen log file ${config.file}: ${(error as Error).message}; ` +
+          (file === undefined ? 'logging to stderr only' : 'still writing to the previous file'),
+      );
+      return;
+    }
+    // Removing a transport unpipes it, which makes it flush and close its file.
+    if (file !== undefined) logger.remove(file);
+    logger.add(next);
+    file = next;
+    if (stderrOnlyAsFallback) {
+      logger.remove(stderr);
+      stderrOnlyAsFallback = false;
+    }
+    logger.log('info', `reopened log file ${config.file}`);
+  };
+
   return {
     critical: (message) => logger.log('critical', message),
     error: (message) => logger.log('error', message),
@@ -81,6 +162,7 @@ export function createLogger(config: LoggerConfig, options: LoggerOptions = {}):
     info: (message) => logger.log('info', message),
     debug: (message) => logger.log('debug', message),
     isLevelEnabled: (level) => LEVEL_PRIORITY[level] <= LEVEL_PRIORITY[config.level],
+    reopen,
     close: () => closeLogger(logger),
   };
 }
