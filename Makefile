@@ -4,7 +4,7 @@ SOURCES := $(shell find src spec -name '*.ts' 2>/dev/null)
 BUILT := dist/src/cli.js
 SPECS = $(shell find dist/spec -name '*.spec.js' | sort)
 
-.PHONY: all install build run test unit lint format clean
+.PHONY: all install build run test unit lint format clean deb rpm verify-unit
 
 all: build
 
@@ -35,6 +35,27 @@ unit: build
 	node --test --test-reporter=spec $(SPECS)
 
 test: lint unit
+
+# Packages land in dist/packages/; both carry the host architecture's native binaries.
+VERSION = $(shell node -p "require('./package.json').version")
+DEB = dist/packages/recodex-monitor_$(VERSION)-1_$(shell dpkg --print-architecture).deb
+RPM = dist/packages/recodex-monitor-$(VERSION)-1.$(shell uname -m).rpm
+PACKAGED := package.json package-lock.json LICENSE $(wildcard README.md) $(wildcard etc/*) \
+	$(shell find packaging -type f)
+
+deb: $(DEB)
+
+$(DEB): $(BUILT) $(PACKAGED)
+	packaging/deb/build.sh dist/packages
+
+rpm: $(RPM)
+
+$(RPM): $(BUILT) $(PACKAGED)
+	packaging/rpm/build.sh dist/packages
+
+# systemd-analyze verify, and the sandbox's exposure score must stay at 1.5 or below.
+verify-unit:
+	packaging/verify-unit.sh etc/recodex-monitor.service
 
 clean:
 	rm -rf dist bench-results/*.json spec-artifacts
