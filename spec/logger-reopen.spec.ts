@@ -45,6 +45,8 @@ describe('logger.reopen', () => {
     const moved = join(dir, 'moved.log');
     renameSync(current, moved);
     unlinkSync(file);
+    // Still on its way to the old file when the reopen happens: it must not be lost.
+    logger.info('just before the reopen');
 
     logger.reopen();
     logger.info('after the move');
@@ -54,8 +56,9 @@ describe('logger.reopen', () => {
     assert.match(fresh, /\[INFO\] reopened log file .*monitor\.log\n/);
     assert.match(fresh, /\[INFO\] after the move\n/);
     assert.doesNotMatch(fresh, /before the move/);
+    assert.doesNotMatch(fresh, /just before the reopen/);
     const old = readFileSync(moved, 'utf8');
-    assert.match(old, /before the move/);
+    assert.match(old, /before the move\n.*just before the reopen\n$/);
     assert.doesNotMatch(old, /after the move/);
     assert.equal(errors.text(), '');
   });
@@ -75,7 +78,10 @@ describe('logger.reopen', () => {
 
     const kept = readFileSync(join(movedDir, readlinkSync(join(movedDir, 'monitor.log'))), 'utf8');
     assert.match(kept, /first\n/);
-    assert.match(kept, /\[WARNING\] cannot reopen log file .*; still writing to the previous file\n/);
+    assert.match(
+      kept,
+      /\[WARNING\] cannot reopen log file .*; still writing to the previous file\n/,
+    );
     assert.match(kept, /second\n/);
   });
 
@@ -94,6 +100,15 @@ describe('logger.reopen', () => {
     assert.match(errors.text(), /while there is no file/);
     assert.doesNotMatch(errors.text(), /with a file again/);
     assert.match(readIfExists(file), /with a file again\n/);
+  });
+
+  it('ignores a reopen once closing has begun', async () => {
+    const logger = createLogger(config, { stderr: false, stderrStream: capture().stream });
+    logger.info('only line');
+    const closed = logger.close();
+    logger.reopen();
+    await closed;
+    assert.doesNotMatch(readFileSync(file, 'utf8'), /reopened/);
   });
 
   it('does nothing without a log file', async () => {
@@ -135,16 +150,28 @@ describe('stderrIsJournal', () => {
   const stderr = { dev: 27n, ino: 123456789012n };
 
   it('is true when JOURNAL_STREAM names the device and inode of stderr', () => {
-    assert.equal(stderrIsJournal({ JOURNAL_STREAM: '27:123456789012' }, () => stderr), true);
+    assert.equal(
+      stderrIsJournal({ JOURNAL_STREAM: '27:123456789012' }, () => stderr),
+      true,
+    );
   });
 
   it('is false for a variable inherited by a process whose stderr goes elsewhere', () => {
-    assert.equal(stderrIsJournal({ JOURNAL_STREAM: '27:5' }, () => stderr), false);
+    assert.equal(
+      stderrIsJournal({ JOURNAL_STREAM: '27:5' }, () => stderr),
+      false,
+    );
   });
 
   it('is false without the variable, with a malformed one, or when stderr is closed', () => {
-    assert.equal(stderrIsJournal({}, () => stderr), false);
-    assert.equal(stderrIsJournal({ JOURNAL_STREAM: 'journal' }, () => stderr), false);
+    assert.equal(
+      stderrIsJournal({}, () => stderr),
+      false,
+    );
+    assert.equal(
+      stderrIsJournal({ JOURNAL_STREAM: 'journal' }, () => stderr),
+      false,
+    );
     assert.equal(
       stderrIsJournal({ JOURNAL_STREAM: '27:123456789012' }, () => {
         throw new Error('EBADF');

@@ -102,11 +102,18 @@ export function stderrIsJournal(
 export function createLogger(config: LoggerConfig, options: LoggerOptions = {}): FileLogger {
   const errors = options.stderrStream ?? process.stderr;
   const journal = options.journal ?? stderrIsJournal();
+  // The file's own errors cannot go through the logger that writes to it.
+  const warn = (message: string): void => {
+    const line = journal
+      ? formatJournalLine('warning', message)
+      : formatLine(new Date(), 'warning', message);
+    errors.write(`${line}\n`);
+  };
   let file: DailyRotateFile | undefined;
   let fileProblem: string | undefined;
   if (config.file !== undefined) {
     try {
-      file = fileTransport(config, errors);
+      file = fileTransport(config, warn);
     } catch (error) {
       fileProblem = `cannot open log file ${config.file}: ${(error as Error).message}; logging to stderr only`;
     }
@@ -131,11 +138,14 @@ export function createLogger(config: LoggerConfig, options: LoggerOptions = {}):
   });
   if (fileProblem !== undefined) logger.log('warning', fileProblem);
 
+  const retired: Promise<unknown>[] = [];
+  let closing = false;
   const reopen = (): void => {
-    if (config.file === undefined) return;
+    // A SIGHUP during shutdown must not add a file to a logger that has ended.
+    if (config.file === undefined || closing) return;
     let next: DailyRotateFile;
     try {
-      next = fileTransport(config, errors);
+      next = fileTransport(config, warn);
     } catch (error) {
       logger.log(
         'warning',
@@ -144,8 +154,12 @@ export function createLogger(config: LoggerConfig, options: LoggerOptions = {}):
       );
       return;
     }
-    // Removing a transport unpipes it, which makes it flush and close its file.
-    if (file !== undefined) logger.remove(file);
+    if (file !== undefined) {
+      const previous = file;
+      // Removing a transport unpipes it, which closes it: it finishes once its file is flushed.
+      retired.push(new Promise((resolve) => previous.once('finish', resolve)));
+      logger.remove(previous);
+    }
     logger.add(next);
     file = next;
     if (stderrOnlyAsFallback) {
@@ -163,7 +177,11 @@ export function createLogger(config: LoggerConfig, options: LoggerOptions = {}):
     debug: (message) => logger.log('debug', message),
     isLevelEnabled: (level) => LEVEL_PRIORITY[level] <= LEVEL_PRIORITY[config.level],
     reopen,
-    close: () => closeLogger(logger),
+    close: async () => {
+      closing = true;
+      await closeLogger(logger);
+      await Promise.all(retired);
+    },
   };
 }
 
@@ -171,7 +189,7 @@ export function createLogger(config: LoggerConfig, options: LoggerOptions = {}):
  * Rotates by size: `monitor.log` is a symlink to the file being written, and at most
  * `rotations` older files are kept beside it.
  */
-function fileTransport(config: LoggerConfig, errors: NodeJS.WritableStream): DailyRotateFile {
+function fileTransport(config: LoggerConfig, warn: (message: string) => void): DailyRotateFile {
   const file = config.file as string;
   const directory = dirname(file);
   // Fail now, with a clear reason, rather than in an asynchronous stream error later.
@@ -187,9 +205,7 @@ function fileTransport(config: LoggerConfig, errors: NodeJS.WritableStream): Dai
     createSymlink: true,
     symlinkName: basename(file),
   });
-  transport.on('error', (error: Error) => {
-    errors.write(`${formatLine(new Date(), 'warning', `log file ${file}: ${error.message}`)}\n`);
-  });
+  transport.on('error', (error: Error) => warn(`log file ${file}: ${error.message}`));
   return transport;
 }
 

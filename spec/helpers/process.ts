@@ -1,5 +1,5 @@
 /** Running commands and waiting for what they do, without sleeping for fixed times. */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 export interface Finished {
@@ -32,9 +32,9 @@ export function run(
   });
 }
 
-/** Whether `command` is on PATH. */
-export async function have(command: string): Promise<boolean> {
-  return (await run('sh', ['-c', `command -v ${command}`])).code === 0;
+/** Whether `command` is on PATH (synchronous, for deciding whether to skip a suite). */
+export function have(command: string): boolean {
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command]).status === 0;
 }
 
 /** Polls `check` until it returns something other than undefined; rejects after `timeoutMs`. */
@@ -47,7 +47,8 @@ export async function waitFor<T>(
   for (;;) {
     const result = check();
     if (result !== undefined) return result;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
