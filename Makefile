@@ -38,8 +38,9 @@ test: lint unit
 
 # Packages land in dist/packages/; both carry the host architecture's native binaries.
 VERSION = $(shell node -p "require('./package.json').version")
-DEB = dist/packages/recodex-monitor_$(VERSION)-1_$(shell dpkg --print-architecture).deb
-RPM = dist/packages/recodex-monitor-$(VERSION)-1.$(shell uname -m).rpm
+export RELEASE ?= 1
+DEB = dist/packages/recodex-monitor_$(VERSION)-$(RELEASE)_$(shell dpkg --print-architecture).deb
+RPM = dist/packages/recodex-monitor-$(VERSION)-$(RELEASE).$(shell uname -m).rpm
 PACKAGED := package.json package-lock.json LICENSE $(wildcard README.md) $(wildcard etc/*) \
 	$(shell find packaging -type f)
 
