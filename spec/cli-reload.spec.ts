@@ -29,7 +29,7 @@ describe('recodex-monitor on SIGHUP', () => {
     const config = join(directory, 'file.yml');
     writeFileSync(
       config,
-      'websocket_uri: ["127.0.0.1", 0]\nzeromq_uri: ["127.0.0.1", 0]\n' +
+      'websocket_uri: ["127.0.0.1", 0]\nzeromq_uri: ["127.0.0.1", 0]\nmetrics_uri: ["127.0.0.1", 0]\n' +
         `logger: {file: "${log}", level: debug}\n`,
     );
     const cli = new CliProcess(['-c', config]);
@@ -79,7 +79,8 @@ describe('recodex-monitor on SIGHUP', () => {
     const config = join(directory, 'stderr.yml');
     writeFileSync(
       config,
-      'websocket_uri: ["127.0.0.1", 0]\nzeromq_uri: ["127.0.0.1", 0]\nlogger: {level: debug}\n',
+      'websocket_uri: ["127.0.0.1", 0]\nzeromq_uri: ["127.0.0.1", 0]\nmetrics_uri: ["127.0.0.1", 0]\n' +
+        'logger: {level: debug}\n',
     );
     const cli = new CliProcess(['-c', config]);
     try {

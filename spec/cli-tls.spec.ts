@@ -22,7 +22,11 @@ describe('recodex-monitor -c FILE with tls', () => {
   function configFile(name: string, tls: Record<string, string>): string {
     const path = join(tc.dir, name);
     const lines = Object.entries(tls).map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`);
-    const ports = ['websocket_uri: ["127.0.0.1", 0]', 'zeromq_uri: ["127.0.0.1", 0]'];
+    const ports = [
+      'websocket_uri: ["127.0.0.1", 0]',
+      'zeromq_uri: ["127.0.0.1", 0]',
+      'metrics_uri: ["127.0.0.1", 0]',
+    ];
     writeFileSync(path, [...ports, 'tls:', ...lines, ''].join('\n'));
     return path;
   }

@@ -18,7 +18,8 @@ function configFile(text: string): string {
 /** A config on free ports; the monitor logs its bound ports, which the tests read. */
 function ephemeralConfig(extra = ''): string {
   return configFile(
-    `websocket_uri: ["127.0.0.1", 0]\nzeromq_uri: ["127.0.0.1", 0]\nlogger: {level: debug}\n${extra}`,
+    `websocket_uri: ["127.0.0.1", 0]\nzeromq_uri: ["127.0.0.1", 0]\nmetrics_uri: ["127.0.0.1", 0]\n` +
+      `logger: {level: debug}\n${extra}`,
   );
 }
 

@@ -303,6 +303,7 @@ describe('etc/config.yml', () => {
       'max_connections',
       'allowed_origins',
       'max_frame_bytes',
+      'metrics_uri',
     ]) {
       assert.match(uncommented, new RegExp(`^${key}:`, 'm'), key);
     }
@@ -312,5 +313,43 @@ describe('etc/config.yml', () => {
 describe('parseConfig', () => {
   it('names the source it was given', () => {
     assert.throws(() => parseConfig([], 'inline'), /ConfigError: config inline: top level/);
+  });
+});
+
+describe('metrics_uri', () => {
+  it('defaults to 127.0.0.1:4568, beside the WebSocket port', () => {
+    assert.deepEqual(parseConfig({}, 'c.yml').config.metrics, { host: '127.0.0.1', port: 4568 });
+    assert.deepEqual(DEFAULT_CONFIG.metrics, { host: '127.0.0.1', port: 4568 });
+  });
+
+  it('takes a host and a port like websocket_uri, 0 meaning any free port', () => {
+    const { config, warnings } = parseConfig({ metrics_uri: ['::1', 0] }, 'c.yml');
+    assert.deepEqual(config.metrics, { host: '::1', port: 0 });
+    assert.deepEqual(warnings, []);
+  });
+
+  it('refuses anything else, naming the file and the key', () => {
+    const cases: [unknown, RegExp][] = [
+      ['127.0.0.1:4568', /^config c\.yml: metrics_uri: must be a list of a host and a port/],
+      [['', 4568], /^config c\.yml: metrics_uri\[0\]: must be a host name/],
+      [['127.0.0.1', 70000], /^config c\.yml: metrics_uri\[1\]: must be from 0 to 65535/],
+    ];
+    for (const [value, message] of cases) {
+      assert.throws(
+        () => parseConfig({ metrics_uri: value }, 'c.yml'),
+        (error: Error) => error instanceof ConfigError && message.test(error.message),
+      );
+    }
+  });
+
+  it('refuses the WebSocket port itself, which would publish counts to the world', () => {
+    assert.throws(
+      () =>
+        parseConfig({ websocket_uri: ['0.0.0.0', 4567], metrics_uri: ['0.0.0.0', 4567] }, 'c.yml'),
+      /^ConfigError: config c\.yml: metrics_uri: must differ from websocket_uri, got \["0\.0\.0\.0",4567\]$/,
+    );
+    // Two ephemeral ports never collide.
+    const both = { websocket_uri: ['127.0.0.1', 0], metrics_uri: ['127.0.0.1', 0] };
+    assert.equal(parseConfig(both, 'c.yml').config.metrics.port, 0);
   });
 });

@@ -141,24 +141,28 @@ describe('parseFrames', () => {
     assert.deepEqual(parse(SENDER, 'job-1'), {
       kind: 'dropped',
       channel: 'job-1',
+      code: 'no_command',
       reason: 'no command frame',
     });
   });
 
   it('drops a message with only the sender frame, or with no frames at all', () => {
-    assert.equal(parse(SENDER).kind, 'dropped');
-    assert.equal(parse().kind, 'dropped');
+    for (const parsed of [parse(SENDER), parse()]) {
+      assert.equal(parsed.kind === 'dropped' && parsed.code, 'no_channel');
+    }
   });
 
   it('drops empty channel ids and empty commands', () => {
     assert.deepEqual(parse(SENDER, '', 'STARTED'), {
       kind: 'dropped',
       channel: undefined,
+      code: 'empty_channel',
       reason: 'empty channel id',
     });
     assert.deepEqual(parse(SENDER, 'job', ''), {
       kind: 'dropped',
       channel: 'job',
+      code: 'empty_command',
       reason: 'empty command frame',
     });
   });
@@ -168,11 +172,13 @@ describe('parseFrames', () => {
     assert.deepEqual(parse(SENDER, bad, 'STARTED'), {
       kind: 'dropped',
       channel: undefined,
+      code: 'invalid_utf8',
       reason: 'channel id is not valid UTF-8',
     });
     assert.deepEqual(parse(SENDER, 'job', 'TASK', 'x', bad), {
       kind: 'dropped',
       channel: 'job',
+      code: 'invalid_utf8',
       reason: 'task_state frame is not valid UTF-8',
     });
     // An encoded lone surrogate is not valid UTF-8 either.
@@ -187,6 +193,7 @@ describe('parseFrames', () => {
     const parsed = parse(SENDER, 'job', 'TASK', 'x'.repeat(64 * 1024 + 1), 'COMPLETED');
     assert.equal(parsed.kind, 'dropped');
     assert.equal(parsed.kind === 'dropped' && parsed.channel, 'job');
+    assert.equal(parsed.kind === 'dropped' && parsed.code, 'oversized');
     assert.match(parsed.kind === 'dropped' ? parsed.reason : '', /frame 3 has 65537 bytes/);
   });
 

@@ -349,6 +349,7 @@ describe('Monitor under hostile input and over time', () => {
         ...DEFAULT_CONFIG,
         websocket: { host: '127.0.0.1', port: 0 },
         zeromq: { host: '127.0.0.1', port: 0 },
+        metrics: { host: '127.0.0.1', port: 0 },
       },
       logger,
       zmqSocket: socket,

@@ -90,6 +90,16 @@ export class Channels {
     return this.active.size + this.finished.size;
   }
 
+  /** Channels still receiving messages (or awaited by a subscriber). */
+  get liveCount(): number {
+    return this.active.size;
+  }
+
+  /** Channels held after they finished, for late subscribers. */
+  get finishedCount(): number {
+    return this.finished.size;
+  }
+
   stats(): ChannelsStats {
     let timers = 0;
     for (const map of [this.active, this.finished]) {

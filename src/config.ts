@@ -28,6 +28,8 @@ export interface Config {
   /** Serve `wss://` with these files; plain `ws://` when undefined. */
   readonly tls: TlsFiles | undefined;
   readonly zeromq: Endpoint;
+  /** `/health` and `/metrics`: for the admin, never on the public WebSocket port. */
+  readonly metrics: Endpoint;
   readonly logger: LoggerConfig;
   /** How long a channel's history is kept after `FINISHED`, in milliseconds. */
   readonly channelRetentionMs: number;
@@ -57,6 +59,7 @@ export const DEFAULT_CONFIG: Config = deepFreeze({
   websocket: { host: '127.0.0.1', port: 4567 },
   tls: undefined,
   zeromq: { host: '127.0.0.1', port: 7894 },
+  metrics: { host: '127.0.0.1', port: 4568 },
   logger: { file: undefined, level: 'info', maxSize: 1024 * 1024, rotations: 3 },
   channelRetentionMs: 300_000,
   allowRemoteExit: false,
@@ -133,6 +136,7 @@ export function parseConfig(document: unknown, source: string): LoadedConfig {
             passphrase: read.passphrase(tls.passphrase, 'tls.passphrase'),
           },
     zeromq: read.endpoint(top.zeromq_uri, 'zeromq_uri', DEFAULT_CONFIG.zeromq),
+    metrics: read.endpoint(top.metrics_uri, 'metrics_uri', DEFAULT_CONFIG.metrics),
     logger: {
       file: read.optionalString(logger.file, 'logger.file'),
       level: read.level(logger.level, 'logger.level'),
@@ -196,6 +200,11 @@ export function parseConfig(document: unknown, source: string): LoadedConfig {
     ),
     allowedOrigins: read.origins(top.allowed_origins, 'allowed_origins'),
   };
+  const { websocket, metrics } = config;
+  if (metrics.port !== 0 && metrics.port === websocket.port && metrics.host === websocket.host) {
+    // Sharing the port would publish channel counts to the world, and cannot bind anyway.
+    read.fail('metrics_uri', 'must differ from websocket_uri', top.metrics_uri);
+  }
   read.unknownKeys(top, '', KNOWN_TOP_KEYS);
   read.unknownKeys(logger, 'logger.', KNOWN_LOGGER_KEYS);
   if (tls !== undefined) read.unknownKeys(tls, 'tls.', KNOWN_TLS_KEYS);
@@ -206,6 +215,7 @@ const KNOWN_TOP_KEYS = [
   'websocket_uri',
   'tls',
   'zeromq_uri',
+  'metrics_uri',
   'logger',
   'channel_retention',
   'allow_remote_exit',

@@ -22,10 +22,15 @@ export interface ExitRequest {
   readonly kind: 'exit';
 }
 
+/** Why a message could not be parsed: a small fixed set, fit for a metrics label. */
+export type ParseDropCode =
+  'no_channel' | 'empty_channel' | 'no_command' | 'empty_command' | 'invalid_utf8' | 'oversized';
+
 /** A message that cannot be relayed, with the reason to log. */
 export interface Dropped {
   readonly kind: 'dropped';
   readonly channel: string | undefined;
+  readonly code: ParseDropCode;
   readonly reason: string;
 }
 
@@ -64,36 +69,37 @@ export function parseFrames(frames: readonly Uint8Array[], options: ParseOptions
     rest = rest.slice(1);
   }
   if (rest.length === 0) {
-    return dropped(undefined, 'no channel frame');
+    return dropped(undefined, 'no_channel', 'no channel frame');
   }
   const oversized = rest.findIndex((frame) => frame.length > options.maxFrameBytes);
   const channel = oversized === 0 ? undefined : decode(rest[0]);
   if (oversized >= 0) {
     return dropped(
       channel,
+      'oversized',
       `frame ${oversized + 1} has ${rest[oversized].length} bytes, over the limit of ${options.maxFrameBytes}`,
     );
   }
   if (channel === undefined) {
-    return dropped(undefined, 'channel id is not valid UTF-8');
+    return dropped(undefined, 'invalid_utf8', 'channel id is not valid UTF-8');
   }
   if (channel === '') {
-    return dropped(undefined, 'empty channel id');
+    return dropped(undefined, 'empty_channel', 'empty channel id');
   }
   if (rest.length === 1) {
-    return dropped(channel, 'no command frame');
+    return dropped(channel, 'no_command', 'no command frame');
   }
   const values: string[] = [];
   for (let i = 1; i < rest.length && i <= KEYS.length; i++) {
     const value = decode(rest[i]);
     if (value === undefined) {
-      return dropped(channel, `${KEYS[i - 1]} frame is not valid UTF-8`);
+      return dropped(channel, 'invalid_utf8', `${KEYS[i - 1]} frame is not valid UTF-8`);
     }
     values.push(value);
   }
   const command = values[0];
   if (command === '') {
-    return dropped(channel, 'empty command frame');
+    return dropped(channel, 'empty_command', 'empty command frame');
   }
   if (channel === '0' && command === 'exit' && rest.length === 2) {
     return { kind: 'exit' };
@@ -107,8 +113,8 @@ export function parseFrames(frames: readonly Uint8Array[], options: ParseOptions
   };
 }
 
-function dropped(channel: string | undefined, reason: string): Dropped {
-  return { kind: 'dropped', channel, reason };
+function dropped(channel: string | undefined, code: ParseDropCode, reason: string): Dropped {
+  return { kind: 'dropped', channel, code, reason };
 }
 
 /**

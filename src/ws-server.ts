@@ -66,6 +66,17 @@ export const CloseCode = {
   tryAgainLater: 1013,
 } as const;
 
+/** Running totals, read by the metrics on each scrape. */
+export interface WsStats {
+  readonly connectionsTotal: number;
+  /** Messages handed to uWS for a client (not dropped for backpressure). */
+  readonly delivered: number;
+  /** Payload bytes of those messages. */
+  readonly bytesSent: number;
+  /** Clients closed with 1013 because they did not read fast enough. */
+  readonly backpressureCloses: number;
+}
+
 /** One connection's state; uWS keeps it as the socket's user data. */
 interface Client {
   /** False once uWS reported the close: the socket must not be touched after that. */
@@ -90,6 +101,12 @@ export class WsServer {
   private readonly sockets = new Set<WebSocket<Client>>();
   private readonly dirty = new Set<WebSocket<Client>>();
   private flushScheduled = false;
+  private readonly counts = {
+    connectionsTotal: 0,
+    delivered: 0,
+    bytesSent: 0,
+    backpressureCloses: 0,
+  };
   private readonly channels: ChannelSource;
   private readonly logger: Logger;
   private readonly maxBackpressure: number;
@@ -162,6 +179,7 @@ export class WsServer {
       },
       open: (ws) => {
         this.sockets.add(ws);
+        this.counts.connectionsTotal += 1;
       },
       message: (ws, data, isBinary) => this.onMessage(ws, data, isBinary),
       drain: (ws) => {
@@ -184,6 +202,10 @@ export class WsServer {
   /** Open connections. */
   get connectionCount(): number {
     return this.sockets.size;
+  }
+
+  get stats(): WsStats {
+    return this.counts;
   }
 
   /** Starts listening; port 0 picks a free port. Returns the bound endpoint. */
@@ -294,6 +316,7 @@ export class WsServer {
       try {
         const dropped = this.write(ws, client);
         if (dropped || client.backlog > this.maxBackpressure) {
+          this.counts.backpressureCloses += 1;
           this.reject(ws, CloseCode.tryAgainLater, 'client is not reading fast enough');
         } else if (client.finished && client.queue.length === 0) {
           this.end(ws, CloseCode.normal, 'channel finished');
@@ -314,6 +337,7 @@ export class WsServer {
     const queue = client.queue;
     let sent = 0;
     let dropped = false;
+    const counts = this.counts;
     ws.cork(() => {
       while (sent < queue.length && ws.getBufferedAmount() < this.maxBackpressure) {
         const json = queue[sent];
@@ -322,6 +346,9 @@ export class WsServer {
           return;
         }
         sent += 1;
+        counts.delivered += 1;
+        // The JSON is pure ASCII (non-ASCII is escaped), so its length is its size in bytes.
+        counts.bytesSent += json.length;
         if (client.replayLeft > 0) client.replayLeft -= 1;
         else client.backlog -= json.length;
       }

@@ -22,9 +22,19 @@ export interface ZmqSourceOptions {
   readonly socket?: Router;
 }
 
+/** Running totals, read by the metrics on each scrape. */
+export interface ZmqStats {
+  /** Multipart messages received, good or bad. */
+  readonly received: number;
+  /** Failed receives, each logged; a run of them stops the monitor. */
+  readonly receiveErrors: number;
+}
+
 export class ZmqSource {
   private readonly socket: Router;
   private readonly logger: Logger;
+  private readonly counts = { received: 0, receiveErrors: 0 };
+  private wasBound = false;
 
   constructor(options: ZmqSourceOptions) {
     this.logger = options.logger;
@@ -53,6 +63,7 @@ export class ZmqSource {
           // Closing the socket ends the pending receive with an error: that is the normal end.
           if (this.socket.closed) break;
           failures += 1;
+          this.counts.receiveErrors += 1;
           if (failures >= MAX_RECEIVE_FAILURES) {
             subscriber.error(error);
             return;
@@ -63,6 +74,7 @@ export class ZmqSource {
           continue;
         }
         failures = 0;
+        this.counts.received += 1;
         subscriber.next(frames);
       }
       subscriber.complete();
@@ -73,11 +85,21 @@ export class ZmqSource {
     };
   });
 
+  get stats(): ZmqStats {
+    return this.counts;
+  }
+
+  /** True while the socket is bound and open. */
+  get bound(): boolean {
+    return this.wasBound && !this.socket.closed;
+  }
+
   /** Binds to the endpoint; port 0 picks a free port. Returns the bound endpoint. */
   async bind(endpoint: Endpoint): Promise<Endpoint> {
     const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
     if (endpoint.host.includes(':')) this.socket.ipv6 = true;
     await this.socket.bind(`tcp://${host}:${endpoint.port === 0 ? '*' : endpoint.port}`);
+    this.wasBound = true;
     const bound = /:(\d+)$/.exec(this.socket.lastEndpoint ?? '');
     return { host: endpoint.host, port: bound ? Number(bound[1]) : endpoint.port };
   }

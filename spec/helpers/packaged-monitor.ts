@@ -61,7 +61,8 @@ export function temporaryConfig(logFile: string | undefined): string {
   const logger = logFile === undefined ? '{level: debug}' : `{file: "${logFile}", level: debug}`;
   writeFileSync(
     path,
-    `websocket_uri: ["127.0.0.1", 0]\nzeromq_uri: ["127.0.0.1", 0]\nlogger: ${logger}\n`,
+    'websocket_uri: ["127.0.0.1", 0]\nzeromq_uri: ["127.0.0.1", 0]\nmetrics_uri: ["127.0.0.1", 0]\n' +
+      `logger: ${logger}\n`,
     { mode: 0o644 },
   );
   return path;

@@ -26,6 +26,7 @@ export async function startMonitor(
     ...DEFAULT_CONFIG,
     websocket: { host: '127.0.0.1', port: 0 },
     zeromq: { host: '127.0.0.1', port: 0 },
+    metrics: { host: '127.0.0.1', port: 0 },
     ...overrides,
   };
   const logger = memoryLogger();
