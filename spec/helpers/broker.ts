@@ -7,7 +7,7 @@ import { Router } from 'zeromq';
 export class FakeBroker {
   // `mandatory` makes a send fail until the monitor's ROUTER has answered the handshake,
   // instead of silently dropping the message as the real broker would.
-  private readonly socket = new Router({ linger: 0, mandatory: true });
+  private readonly socket = new Router({ linger: 0, mandatory: true, sendTimeout: 0 });
 
   constructor(port: number, host = '127.0.0.1') {
     this.socket.connect(`tcp://${host}:${port}`);
