@@ -4,7 +4,7 @@ SOURCES := $(shell find src spec -name '*.ts' 2>/dev/null)
 BUILT := dist/src/cli.js
 SPECS = $(shell find dist/spec -name '*.spec.js' | sort)
 
-.PHONY: all install build run test unit lint format clean deb rpm verify-unit
+.PHONY: all install build run demo test unit lint format clean deb rpm verify-unit
 
 all: build
 
@@ -23,6 +23,10 @@ $(BUILT): $(NODE_MODULES) tsconfig.json $(SOURCES)
 
 run: build
 	node $(BUILT) $(ARGS)
+
+# A monitor, a simulated broker and a progress page: open http://127.0.0.1:4568/demo
+demo: build
+	node $(BUILT) demo $(ARGS)
 
 lint: $(NODE_MODULES)
 	npx eslint .

@@ -137,3 +137,87 @@ describe('recodex-monitor command', () => {
     await cli.exited;
   });
 });
+
+describe('recodex-monitor --check-config', () => {
+  it('exits 0 for a usable config, the deployed one included', async () => {
+    const file = configFile(
+      [
+        '---',
+        'websocket_uri: ["127.0.0.1", 4567]',
+        'zeromq_uri: ["127.0.0.1", 7894]',
+        'metrics_uri: ["127.0.0.1", 4568]',
+        'logger:',
+        '  file: "/var/log/recodex/monitor.log"',
+        '  level: "debug"',
+        '  max-size: 1048576',
+        '  rotations: 3',
+        '...',
+      ].join('\n'),
+    );
+    const result = await runCli(['--check-config', '-c', file]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `config ${file}: OK\n`);
+    assert.equal(result.stderr, '');
+  });
+
+  it('exits 0 but warns about unknown keys', async () => {
+    const file = configFile('metrics_url: ["127.0.0.1", 9000]\n');
+    const result = await runCli(['--check-config', '-c', file]);
+    assert.equal(result.code, 0);
+    assert.match(result.stderr, /unknown key metrics_url is ignored/);
+  });
+
+  it('exits 78 with one line naming the file and the key', async () => {
+    const file = configFile('metrics_uri: ["127.0.0.1", "http"]\n');
+    const result = await runCli(['--check-config', '-c', file]);
+    assert.equal(result.code, 78);
+    assert.equal(result.stdout, '');
+    assert.equal(
+      result.stderr,
+      `recodex-monitor: config ${file}: metrics_uri[1]: must be a whole number from 0 to 65535, got "http"\n`,
+    );
+  });
+
+  it('exits 78 when the file cannot be read or parsed', async () => {
+    const missing = await runCli(['--check-config', '-c', join(directory, 'missing.yml')]);
+    assert.equal(missing.code, 78);
+    assert.match(missing.stderr, /^recodex-monitor: config .*missing\.yml: cannot read: ENOENT/);
+    const broken = configFile('websocket_uri: [\n');
+    const parsed = await runCli(['--check-config', '-c', broken]);
+    assert.equal(parsed.code, 78);
+    assert.match(parsed.stderr, /^recodex-monitor: config .*\.yml: not valid YAML/);
+    assert.equal(parsed.stderr.split('\n').length, 2, 'one line');
+  });
+
+  it('needs a file to check', async () => {
+    const result = await runCli(['--check-config']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /Implications failed:\s+check-config -> config/);
+  });
+});
+
+describe('recodex-monitor --help', () => {
+  it('lists the admin tools, and each has its own help', async () => {
+    const top = await runCli(['--help']);
+    assert.equal(top.code, 0);
+    for (const command of [
+      'send <channel> <command>',
+      'watch <channel>',
+      'demo',
+      '--check-config',
+    ]) {
+      assert.ok(top.stdout.includes(command), command);
+    }
+    const expected: Record<string, RegExp> = {
+      send: /--zeromq[\s\S]*--timeout/,
+      watch: /--url/,
+      demo: /--step-ms[\s\S]*--jobs/,
+    };
+    for (const [command, options] of Object.entries(expected)) {
+      const help = await runCli([command, '--help']);
+      assert.equal(help.code, 0, command);
+      assert.match(help.stdout, new RegExp(`^recodex-monitor ${command}`));
+      assert.match(help.stdout, options);
+    }
+  });
+});

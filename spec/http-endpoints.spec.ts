@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { eventually, get, sample } from './helpers/http';
+import { pollUntil, get, sample } from './helpers/http';
 import { startMonitor, type RunningMonitor } from './helpers/running-monitor';
 import { withTimeout } from './helpers/ws-client';
 
@@ -68,7 +68,7 @@ describe('health and metrics of a running monitor', () => {
     const { broker } = running;
     const watcher = running.client(SECRET);
     await watcher.opened;
-    await eventually(async () => {
+    await pollUntil(async () => {
       const health = JSON.parse((await get(`${base}/health`)).body) as { connections: number };
       return health.connections === 1;
     }, 'the watcher to be counted');
@@ -90,7 +90,7 @@ describe('health and metrics of a running monitor', () => {
     );
 
     let text = '';
-    await eventually(async () => {
+    await pollUntil(async () => {
       text = (await get(`${base}/metrics`)).body;
       return sample(text, 'recodex_monitor_messages_received_total') === 7;
     }, 'seven received messages');
@@ -135,7 +135,7 @@ describe('health and metrics of a running monitor', () => {
     assert.match(first.body, /^# TYPE recodex_monitor_messages_received_total counter$/m);
     const before = sample(first.body, 'recodex_monitor_messages_received_total') ?? NaN;
     await running.broker.send('job-3', 'STARTED');
-    await eventually(async () => {
+    await pollUntil(async () => {
       const text = (await get(`${base}/metrics`)).body;
       return sample(text, 'recodex_monitor_messages_received_total') === before + 1;
     }, 'the counter to go up by one');

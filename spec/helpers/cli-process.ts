@@ -22,7 +22,8 @@ export class CliProcess {
     this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
     this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    this.exited = once(this.child, 'exit').then(([code, signal]) => ({
+    // 'close', not 'exit': only then has all of the output been read.
+    this.exited = once(this.child, 'close').then(([code, signal]) => ({
       code: code as number | null,
       signal: signal as NodeJS.Signals | null,
       stdout: this.stdout,

@@ -37,7 +37,7 @@ export function sample(
 }
 
 /** Polls `check` until it returns true; rejects with `what` after `timeoutMs`. */
-export async function eventually(
+export async function pollUntil(
   check: () => Promise<boolean> | boolean,
   what: string,
   timeoutMs = 5000,

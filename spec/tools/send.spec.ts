@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectHost, parseHostPort } from '../../src/tools/send';
-import { run, tempDir, unusedPort, writeFile } from '../helpers/cli';
+import { runCli } from '../helpers/cli-process';
+import { unusedPort } from '../helpers/ports';
 import { startMonitor, type RunningMonitor } from '../helpers/running-monitor';
 import { withTimeout } from '../helpers/ws-client';
 
@@ -29,13 +33,13 @@ describe('connectHost', () => {
 
 describe('recodex-monitor send', () => {
   let running: RunningMonitor;
-  let dir: { path: string; remove: () => void };
+  let directory: string;
   before(async () => {
     running = await startMonitor();
-    dir = tempDir();
+    directory = mkdtempSync(join(tmpdir(), 'monitor-send-'));
   });
   after(async () => {
-    dir.remove();
+    rmSync(directory, { recursive: true, force: true });
     await running.stop();
   });
 
@@ -43,33 +47,38 @@ describe('recodex-monitor send', () => {
     const client = running.client('job-send');
     await client.opened;
     const zeromq = `127.0.0.1:${running.endpoints.zeromq.port}`;
-    const sent = await run(['send', '--zeromq', zeromq, 'job-send', 'TASK', 'compile', 'FAILED']);
+    const sent = await runCli([
+      'send',
+      '--zeromq',
+      zeromq,
+      'job-send',
+      'TASK',
+      'compile',
+      'FAILED',
+    ]);
     assert.equal(sent.code, 0, sent.stderr);
     assert.deepEqual(await client.waitForMessages(1), [
       '{"command": "TASK", "task_id": "compile", "task_state": "FAILED"}',
     ]);
-    const finished = await run(['send', '--zeromq', zeromq, 'job-send', 'FINISHED']);
+    const finished = await runCli(['send', '--zeromq', zeromq, 'job-send', 'FINISHED']);
     assert.equal(finished.code, 0, finished.stderr);
     assert.equal((await withTimeout(client.closed)).code, 1000);
     assert.deepEqual(client.commands(), ['TASK', 'FINISHED']);
   });
 
   it('finds the monitor through zeromq_uri of -c', async () => {
-    const config = writeFile(
-      dir.path,
-      'config.yml',
-      `zeromq_uri: ["0.0.0.0", ${running.endpoints.zeromq.port}]\n`,
-    );
+    const config = join(directory, 'config.yml');
+    writeFileSync(config, `zeromq_uri: ["0.0.0.0", ${running.endpoints.zeromq.port}]\n`);
     const client = running.client('job-config');
     await client.opened;
-    const sent = await run(['send', '-c', config, 'job-config', 'STARTED']);
+    const sent = await runCli(['send', '-c', config, 'job-config', 'STARTED']);
     assert.equal(sent.code, 0, sent.stderr);
     assert.deepEqual(await client.waitForMessages(1), ['{"command": "STARTED"}']);
   });
 
   it('exits 1 with a clear message when no monitor answers in time', async () => {
     const port = await unusedPort();
-    const result = await run([
+    const result = await runCli([
       'send',
       '--zeromq',
       `127.0.0.1:${port}`,
@@ -87,7 +96,7 @@ describe('recodex-monitor send', () => {
   });
 
   it('refuses a malformed address before sending anything', async () => {
-    const result = await run(['send', '--zeromq', 'localhost', 'j', 'X']);
+    const result = await runCli(['send', '--zeromq', 'localhost', 'j', 'X']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /expected HOST:PORT, like 127\.0\.0\.1:7894, got "localhost"/);
   });

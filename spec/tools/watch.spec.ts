@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { parseWebSocketUrl, watch } from '../../src/tools/watch';
-import { Command, run, unusedPort } from '../helpers/cli';
+import { CliProcess, runCli } from '../helpers/cli-process';
+import { unusedPort } from '../helpers/ports';
+import { waitForMatch } from '../helpers/process';
 import { startMonitor } from '../helpers/running-monitor';
+import { withTimeout } from '../helpers/ws-client';
 
 /** Collects what a stream receives. */
 function sink(): { stream: PassThrough; text: () => string } {
@@ -56,19 +59,19 @@ describe('watch', () => {
 describe('recodex-monitor watch', () => {
   it('follows a live channel and exits 0 after FINISHED', async () => {
     const running = await startMonitor();
-    const command = new Command([
+    const command = new CliProcess([
       'watch',
       '--url',
       `ws://127.0.0.1:${running.endpoints.websocket.port}`,
       'job-live',
     ]);
     try {
-      await command.waitFor(/watching channel job-live/);
+      await command.waitForStderr(/watching channel job-live/);
       // Subscribed before the first message: everything from here on is live.
       await running.broker.send('job-live', 'STARTED');
-      await command.waitFor(/"STARTED"/);
+      await waitForMatch(() => command.stdout, /"STARTED"/, 'the first message');
       await running.broker.send('job-live', 'FINISHED');
-      const result = await command.done();
+      const result = await withTimeout(command.exited, 10_000, 'watch to exit');
       assert.equal(result.code, 0, result.stderr);
       const lines = result.stdout.trimEnd().split('\n');
       assert.equal(lines.length, 2);
@@ -76,28 +79,28 @@ describe('recodex-monitor watch', () => {
       assert.match(lines[0], new RegExp(`${stamp}\\{"command": "STARTED"\\}$`));
       assert.match(lines[1], new RegExp(`${stamp}\\{"command": "FINISHED"\\}$`));
     } finally {
-      command.child.kill();
+      command.kill();
       await running.stop();
     }
   });
 
   it('exits 1 when the monitor goes away before the channel finishes', async () => {
     const running = await startMonitor();
-    const command = new Command(['watch', '--url', running.url, 'job-never']);
+    const command = new CliProcess(['watch', '--url', running.url, 'job-never']);
     try {
-      await command.waitFor(/watching channel job-never/);
+      await command.waitForStderr(/watching channel job-never/);
       await running.stop();
-      const result = await command.done();
+      const result = await withTimeout(command.exited, 10_000, 'watch to exit');
       assert.equal(result.code, 1);
       assert.match(result.stderr, /the connection closed with 1001 server shutting down/);
     } finally {
-      command.child.kill();
+      command.kill();
     }
   });
 
   it('exits 1 when nothing listens', async () => {
     const port = await unusedPort();
-    const result = await run(['watch', '--url', `ws://127.0.0.1:${port}`, 'job']);
+    const result = await runCli(['watch', '--url', `ws://127.0.0.1:${port}`, 'job']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`cannot watch ws://127.0.0.1:${port}/: .*ECONNREFUSED`));
   });
