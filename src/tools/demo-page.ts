@@ -60,6 +60,7 @@ function follow(job) {
   const counts = { completed: 0, skipped: 0, failed: 0 };
   let finished = false;
   $('channel').textContent = job.channel;
+  $('log').replaceChildren();
   draw(counts, job.tasks);
   const ws = new WebSocket('ws://' + location.hostname + ':' + job.websocketPort + '/');
   ws.onopen = () => {
