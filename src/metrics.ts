@@ -120,7 +120,7 @@ export class Metrics {
     );
     counter(
       'zeromq_receive_errors_total',
-      'Failed ZeroMQ receives (each stops the monitor).',
+      'Failed ZeroMQ receives, each logged; a run of them stops the monitor.',
       (s) => s.zeromqReceiveErrors,
     );
     gauge('zeromq_bound', '1 while the ZeroMQ socket is bound for the broker.', (s) =>
