@@ -36,7 +36,7 @@ export interface MonitorOptions {
   readonly scheduler?: SchedulerLike;
   /** Tests pass a ZeroMQ socket that fails on purpose. */
   readonly zmqSocket?: Router;
-  /** More GET routes on `metrics_uri` (the demo's page); they must not list channels. */
+  /** More GET routes on `metrics_uri`: the demo's page and its current job, nothing else. */
   readonly extraRoutes?: Readonly<Record<string, Route>>;
 }
 
