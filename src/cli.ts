@@ -118,8 +118,9 @@ async function send(
 async function runWatch(config: Config, url: string | undefined, channel: string): Promise<void> {
   const { host, port } = config.websocket;
   const target = connectHost(host);
+  const scheme = config.tls === undefined ? 'ws' : 'wss';
   const result = await watch({
-    url: url ?? `ws://${target.includes(':') ? `[${target}]` : target}:${port}/`,
+    url: url ?? `${scheme}://${target.includes(':') ? `[${target}]` : target}:${port}/`,
     channel,
     out: process.stdout,
     err: process.stderr,

@@ -62,7 +62,7 @@ function follow(job) {
   $('channel').textContent = job.channel;
   $('log').replaceChildren();
   draw(counts, job.tasks);
-  const ws = new WebSocket('ws://' + location.hostname + ':' + job.websocketPort + '/');
+  const ws = new WebSocket(job.websocketScheme + '://' + location.hostname + ':' + job.websocketPort + '/');
   ws.onopen = () => {
     ws.send(job.channel);
     $('state').textContent = 'subscribed';

@@ -82,6 +82,7 @@ export class Demo {
             channel: this.current?.channel ?? null,
             tasks: this.current?.tasks ?? 0,
             websocketPort: this.websocketPort,
+            websocketScheme: options.config.tls === undefined ? 'ws' : 'wss',
           }),
       },
     });
@@ -95,7 +96,7 @@ export class Demo {
     const { websocket, zeromq, metrics } = endpoints;
     this.options.out.write(
       `recodex-monitor demo: open http://${metrics.host}:${metrics.port}${DEMO_PATH} in a browser\n` +
-        `  WebSockets on ws://${websocket.host}:${websocket.port}/, ` +
+        `  WebSockets on port ${websocket.port} of ${websocket.host}, ` +
         `the simulated broker sends to tcp://${zeromq.host}:${zeromq.port}, ` +
         `health and metrics at http://${metrics.host}:${metrics.port}/health and /metrics\n`,
     );
