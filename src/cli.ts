@@ -15,6 +15,7 @@ import {
 } from './config';
 import { createLogger } from './logger';
 import { Monitor } from './monitor';
+import { bench, benchOptions } from './tools/bench/command';
 import { Demo } from './tools/demo';
 import { connectHost, NoMonitorError, parseHostPort, sendOne } from './tools/send';
 import { parseWebSocketUrl, watch } from './tools/watch';
@@ -255,6 +256,15 @@ async function main(argv: string[]): Promise<void> {
       async (args) => {
         const config = toolConfig(args.config);
         if (config !== undefined) await runDemo(config, args.stepMs, args.jobs);
+      },
+    )
+    .command(
+      'bench',
+      'measure the monitor against a naive pass-through, all on loopback',
+      benchOptions,
+      async (args) => {
+        // Every socket and child is closed by then; exit at once, with the verdict.
+        process.exit(await bench(args));
       },
     )
     .strict()
