@@ -430,3 +430,76 @@ describe('Channels: nothing leaks', () => {
     assert.ok(delivered > 0);
   });
 });
+
+describe('Channels: listeners', () => {
+  /** A listener that records what it gets and may act in the middle of a publish. */
+  function listener(onMessage: (json: string) => void = () => undefined) {
+    const got = { messages: [] as string[], finished: 0 };
+    return {
+      got,
+      message(json: string) {
+        got.messages.push(json);
+        onMessage(json);
+      },
+      finished() {
+        got.finished += 1;
+      },
+    };
+  }
+
+  it('gives a listener the history at once, then live messages, then one finished()', () => {
+    const channels = new Channels({ retentionMs: RETENTION, scheduler: virtualTime() });
+    channels.publish(message('job', 'STARTED'));
+    const late = listener();
+    channels.watch('job', late);
+    assert.deepEqual(late.got, { messages: ['{"command": "STARTED"}'], finished: 0 });
+    channels.publish(message('job', 'FINISHED'));
+    assert.deepEqual(late.got, {
+      messages: ['{"command": "STARTED"}', '{"command": "FINISHED"}'],
+      finished: 1,
+    });
+    assert.equal(channels.stats().subscribers, 0);
+    // After the end: the whole history and finished(), and nothing is held for it.
+    const after = listener();
+    channels.watch('job', after);
+    assert.deepEqual(after.got, late.got);
+    assert.equal(channels.stats().subscribers, 0);
+  });
+
+  it('lets a listener leave in the middle of a publish without disturbing the others', () => {
+    const channels = new Channels({ retentionMs: RETENTION, scheduler: virtualTime() });
+    const others = [listener(), listener()];
+    const leaving = listener(() => channels.unwatch('job', leaving));
+    channels.watch('job', others[0]);
+    channels.watch('job', leaving);
+    channels.watch('job', others[1]);
+    channels.publish(message('job', 'STARTED'));
+    channels.publish(message('job', 'ENDED'));
+    assert.deepEqual(leaving.got.messages, ['{"command": "STARTED"}']);
+    for (const other of others) assert.equal(other.got.messages.length, 2);
+    assert.equal(channels.stats().subscribers, 2);
+  });
+
+  it('gives a listener that joins in the middle of a publish that message once', () => {
+    const channels = new Channels({ retentionMs: RETENTION, scheduler: virtualTime() });
+    const joining = listener();
+    const first = listener(() => {
+      if (joining.got.messages.length === 0) channels.watch('job', joining);
+    });
+    channels.watch('job', first);
+    channels.publish(message('job', 'STARTED'));
+    channels.publish(message('job', 'ENDED'));
+    assert.deepEqual(joining.got.messages, ['{"command": "STARTED"}', '{"command": "ENDED"}']);
+  });
+
+  it('ignores leaving twice, or leaving a channel that is gone', () => {
+    const { channels } = bounded();
+    const one = listener();
+    channels.watch('job', one);
+    channels.publish(message('job', 'STARTED'));
+    channels.unwatch('job', one);
+    channels.unwatch('job', one);
+    channels.unwatch('nowhere', one);
+    assert.deepEqual(channels.stats(), { channels: 1, timers: 1, subscribers: 0 });
+  });
+});

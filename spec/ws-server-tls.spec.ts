@@ -1,7 +1,6 @@
 /** The WebSocket side served as wss:// by uWS' SSLApp, with real TLS clients. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Observable } from 'rxjs';
 import { DEFAULT_CONFIG } from '../src/config';
 import { TlsFileError } from '../src/tls-files';
 import { WsServer } from '../src/ws-server';
@@ -105,7 +104,7 @@ describe('WsServer given TLS files that were not checked by the config loader', 
           new WsServer({
             endpoint: DEFAULT_CONFIG.websocket,
             tls: { cert: tc.cert, key: tc.otherKey, passphrase: undefined },
-            channels: { stream: () => new Observable<string>() },
+            channels: { watch: () => undefined, unwatch: () => undefined },
             logger: memoryLogger(),
           }),
         (error: Error) =>

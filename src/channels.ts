@@ -7,8 +7,12 @@
  * without a message, the history stops at `maxMessages`, and past `maxChannels` the oldest
  * finished, then the longest idle channels are forgotten. Time comes from an injected
  * scheduler, so tests run hours in microseconds.
+ *
+ * Subscribers are plain listeners in an array per channel, not RxJS subscriptions: a
+ * Subscriber chain per WebSocket cost more memory than the WebSocket itself. `stream()`
+ * offers the same as an Observable for code that wants one.
  */
-import { asyncScheduler, Observable, type SchedulerLike, Subject, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { DEFAULT_CONFIG } from './config';
 import { LogThrottle } from './log-throttle';
 import type { Logger } from './logger';
@@ -29,20 +33,30 @@ export interface ChannelsOptions {
 /** What became of a published message. */
 export type PublishResult = 'stored' | 'finished' | 'already-finished';
 
+/** Gets a channel's whole history, then its live messages, then its end. */
+export interface ChannelListener {
+  message(json: string): void;
+  /** The channel finished: nothing follows. */
+  finished(): void;
+}
+
 /** Counts of everything the registry holds, to prove that nothing leaks. */
 export interface ChannelsStats {
   readonly channels: number;
   /** Timers pending for held channels (each has exactly one). */
   readonly timers: number;
-  /** Subscriptions to channel streams that are still open. */
+  /** Listeners (subscriptions to channel streams) that are still open. */
   readonly subscribers: number;
 }
 
 interface Channel {
   readonly id: string;
   readonly history: string[];
-  /** Live messages, for subscribers who already got the history. */
-  readonly live: Subject<string>;
+  /**
+   * Who gets live messages, having had the history. Replaced, never changed in place, so a
+   * publish loop over it may run while listeners come and go.
+   */
+  listeners: readonly ChannelListener[];
   finished: boolean;
   lastMessageAt: number;
   lastWasFailed: boolean;
@@ -52,6 +66,8 @@ interface Channel {
   timer: Subscription | undefined;
   timerDue: number;
 }
+
+const NO_LISTENERS: readonly ChannelListener[] = Object.freeze([]);
 
 export class Channels {
   /** Active channels, least recently used first: the front is the longest idle. */
@@ -127,7 +143,8 @@ export class Channels {
           'later messages go to live subscribers only',
       );
     }
-    channel.live.next(message.json);
+    const json = message.json;
+    for (const listener of channel.listeners) listener.message(json);
     if (message.terminal) {
       this.finish(channel);
       return 'finished';
@@ -137,24 +154,42 @@ export class Channels {
   }
 
   /**
-   * The channel's history, then its live messages; completes when the channel finishes. A
-   * subscriber may come before the channel's first message.
+   * Gives the listener the channel's history at once, then its live messages, then
+   * `finished()` when the channel finishes. A listener may come before the channel's first
+   * message.
    */
+  watch(id: string, listener: ChannelListener): void {
+    const channel = this.channelFor(id);
+    // Synchronous replay, then the live list: no message can fall in between.
+    for (const json of channel.history) listener.message(json);
+    if (channel.finished) {
+      listener.finished();
+      return;
+    }
+    // An array of the exact size: most channels have one or two listeners.
+    channel.listeners = [...channel.listeners, listener];
+    this.subscribers += 1;
+  }
+
+  /** Stops giving the listener live messages; a no-op once its channel finished. */
+  unwatch(id: string, listener: ChannelListener): void {
+    const channel = this.active.get(id);
+    if (channel === undefined || !channel.listeners.includes(listener)) return;
+    const rest = channel.listeners.filter((l) => l !== listener);
+    channel.listeners = rest.length === 0 ? NO_LISTENERS : rest;
+    this.subscribers -= 1;
+    this.dropIfUnused(channel);
+  }
+
+  /** `watch` as an Observable that completes when the channel finishes. */
   stream(id: string): Observable<string> {
     return new Observable<string>((subscriber) => {
-      const channel = this.channelFor(id);
-      this.subscribers += 1;
-      // Synchronous replay, then the live subject: no message can fall in between.
-      for (const json of channel.history) {
-        if (subscriber.closed) break;
-        subscriber.next(json);
-      }
-      const live = channel.live.subscribe(subscriber);
-      return () => {
-        live.unsubscribe();
-        this.subscribers -= 1;
-        this.dropIfUnused(channel);
+      const listener: ChannelListener = {
+        message: (json) => subscriber.next(json),
+        finished: () => subscriber.complete(),
       };
+      this.watch(id, listener);
+      return () => this.unwatch(id, listener);
     });
   }
 
@@ -174,7 +209,7 @@ export class Channels {
     const channel: Channel = {
       id,
       history: [],
-      live: new Subject<string>(),
+      listeners: NO_LISTENERS,
       finished: false,
       lastMessageAt: this.scheduler.now(),
       lastWasFailed: false,
@@ -244,7 +279,7 @@ export class Channels {
     channel.timer?.unsubscribe();
     channel.timer = undefined;
     this.active.delete(channel.id);
-    channel.live.complete();
+    this.endListeners(channel);
     if (channel.history.length === 0) return;
     this.finished.set(channel.id, channel);
     this.arm(channel, this.scheduler.now() + this.retentionMs);
@@ -260,7 +295,7 @@ export class Channels {
 
   /** A channel that has no message and no subscriber holds nothing worth keeping. */
   private dropIfUnused(channel: Channel): void {
-    if (channel.history.length === 0 && !channel.finished && !channel.live.observed) {
+    if (channel.history.length === 0 && !channel.finished && channel.listeners.length === 0) {
       this.forget(channel);
     }
   }
@@ -278,8 +313,15 @@ export class Channels {
     );
     if (!victim.finished) {
       victim.finished = true;
-      victim.live.complete();
+      this.endListeners(victim);
     }
     this.forget(victim);
+  }
+
+  private endListeners(channel: Channel): void {
+    const listeners = channel.listeners;
+    channel.listeners = NO_LISTENERS;
+    this.subscribers -= listeners.length;
+    for (const listener of listeners) listener.finished();
   }
 }

@@ -13,8 +13,9 @@
  * its messages, its silence (pings find dead peers), the bytes it may fall behind by, and the
  * number of connections; an `Origin` list can restrict who may connect at all.
  */
-import { asyncScheduler, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import type { ChannelListener } from './channels';
 import { DEFAULT_CONFIG, type Endpoint } from './config';
 import { LogThrottle } from './log-throttle';
 import type { Logger } from './logger';
@@ -23,7 +24,8 @@ import { loadUws, type Uws } from './uws';
 
 /** What the server needs of the channel registry. */
 export interface ChannelSource {
-  stream(id: string): Observable<string>;
+  watch(id: string, listener: ChannelListener): void;
+  unwatch(id: string, listener: ChannelListener): void;
 }
 
 export interface WsServerOptions {
@@ -77,29 +79,59 @@ export interface WsStats {
   readonly backpressureCloses: number;
 }
 
-/** One connection's state; uWS keeps it as the socket's user data. */
-interface Client {
+/** uWS copies user data onto its socket object; ours is one reference to the client. */
+interface UserData {
+  readonly client: Client;
+}
+
+/** Where a client says that it has something to write. */
+interface Outbox {
+  touch(client: Client): void;
+}
+
+/**
+ * One connection's state, and its channel's listener: a class, so that a connection costs
+ * one object of ours and no closures.
+ */
+class Client implements ChannelListener {
   /** False once uWS reported the close: the socket must not be touched after that. */
-  open: boolean;
-  channel: string | undefined;
-  subscription: Subscription | undefined;
+  open = true;
+  /** Set when uWS opens the socket. */
+  ws: WebSocket<UserData> | undefined = undefined;
+  channel: string | undefined = undefined;
   /** Messages not yet handed to uWS, in order. */
-  queue: string[];
+  queue: string[] = [];
   /** How many messages at the head of `queue` are the history replay. */
-  replayLeft: number;
+  replayLeft = 0;
   /** Bytes of live messages in `queue`: how far the client has fallen behind. */
-  backlog: number;
+  backlog = 0;
   /** The channel finished: close once the queue is written. */
-  finished: boolean;
-  peer: string;
+  done = false;
+
+  constructor(
+    readonly peer: string,
+    private readonly outbox: Outbox,
+  ) {}
+
+  message(json: string): void {
+    if (!this.open) return;
+    this.queue.push(json);
+    this.backlog += json.length;
+    this.outbox.touch(this);
+  }
+
+  finished(): void {
+    this.done = true;
+    this.outbox.touch(this);
+  }
 }
 
 export class WsServer {
   private readonly uws: Uws;
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | undefined;
-  private readonly sockets = new Set<WebSocket<Client>>();
-  private readonly dirty = new Set<WebSocket<Client>>();
+  private readonly sockets = new Set<WebSocket<UserData>>();
+  private readonly dirty = new Set<Client>();
   private flushScheduled = false;
   private readonly counts = {
     connectionsTotal: 0,
@@ -107,6 +139,7 @@ export class WsServer {
     bytesSent: 0,
     backpressureCloses: 0,
   };
+  private readonly outbox: Outbox = { touch: (client) => this.markDirty(client) };
   private readonly channels: ChannelSource;
   private readonly logger: Logger;
   private readonly maxBackpressure: number;
@@ -129,7 +162,7 @@ export class WsServer {
       scheduler: options.scheduler ?? asyncScheduler,
     });
     this.app = options.tls === undefined ? this.uws.App() : this.sslApp(options.tls);
-    this.app.ws<Client>('/*', {
+    this.app.ws<UserData>('/*', {
       compression: this.uws.DISABLED,
       maxPayloadLength: HARD_MESSAGE_LIMIT,
       idleTimeout: options.idleTimeoutSeconds ?? DEFAULT_CONFIG.websocketIdleTimeoutSeconds,
@@ -159,18 +192,8 @@ export class WsServer {
           );
           return;
         }
-        const client: Client = {
-          open: true,
-          channel: undefined,
-          subscription: undefined,
-          queue: [],
-          replayLeft: 0,
-          backlog: 0,
-          finished: false,
-          peer,
-        };
-        res.upgrade(
-          client,
+        res.upgrade<UserData>(
+          { client: new Client(peer, this.outbox) },
           req.getHeader('sec-websocket-key'),
           req.getHeader('sec-websocket-protocol'),
           req.getHeader('sec-websocket-extensions'),
@@ -178,12 +201,14 @@ export class WsServer {
         );
       },
       open: (ws) => {
+        ws.getUserData().client.ws = ws;
         this.sockets.add(ws);
         this.counts.connectionsTotal += 1;
       },
       message: (ws, data, isBinary) => this.onMessage(ws, data, isBinary),
       drain: (ws) => {
-        if (ws.getUserData().queue.length > 0) this.markDirty(ws);
+        const client = ws.getUserData().client;
+        if (client.queue.length > 0) this.markDirty(client);
       },
       close: (ws) => this.onClose(ws),
     });
@@ -240,7 +265,7 @@ export class WsServer {
     res.writeStatus(status).end(`${reason}\n`, true);
   }
 
-  private onMessage(ws: WebSocket<Client>, data: ArrayBuffer, isBinary: boolean): void {
+  private onMessage(ws: WebSocket<UserData>, data: ArrayBuffer, isBinary: boolean): void {
     if (data.byteLength > MAX_CLIENT_MESSAGE_BYTES) {
       this.reject(
         ws,
@@ -249,7 +274,7 @@ export class WsServer {
       );
       return;
     }
-    const client = ws.getUserData();
+    const client = ws.getUserData().client;
     // Only the first message counts; later ones (and a second channel id) are ignored.
     if (client.channel !== undefined) return;
     if (isBinary) {
@@ -262,43 +287,31 @@ export class WsServer {
     }
     const channel = Buffer.from(data).toString('utf8');
     client.channel = channel;
-    this.logger.debug(`client ${client.peer} subscribed to channel ${channel}`);
-    client.subscription = this.channels.stream(channel).subscribe({
-      next: (json) => this.enqueue(ws, json),
-      complete: () => {
-        client.finished = true;
-        this.markDirty(ws);
-      },
-    });
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug(`client ${client.peer} subscribed to channel ${channel}`);
+    }
+    this.channels.watch(channel, client);
     // The history arrived synchronously; it is ours to pace, not the client's backlog.
     client.replayLeft = client.queue.length;
     client.backlog = 0;
   }
 
-  private reject(ws: WebSocket<Client>, code: number, reason: string): void {
-    this.clientLog.log(`client ${ws.getUserData().peer} closed with ${code}: ${reason}`);
+  private reject(ws: WebSocket<UserData>, code: number, reason: string): void {
+    this.clientLog.log(`client ${ws.getUserData().client.peer} closed with ${code}: ${reason}`);
     this.end(ws, code, reason);
   }
 
-  private onClose(ws: WebSocket<Client>): void {
-    const client = ws.getUserData();
+  private onClose(ws: WebSocket<UserData>): void {
+    const client = ws.getUserData().client;
     client.open = false;
-    client.subscription?.unsubscribe();
-    client.subscription = undefined;
+    if (client.channel !== undefined) this.channels.unwatch(client.channel, client);
     client.queue = [];
     this.sockets.delete(ws);
-    this.dirty.delete(ws);
+    this.dirty.delete(client);
   }
 
-  private enqueue(ws: WebSocket<Client>, json: string): void {
-    const client = ws.getUserData();
-    client.queue.push(json);
-    client.backlog += json.length;
-    this.markDirty(ws);
-  }
-
-  private markDirty(ws: WebSocket<Client>): void {
-    this.dirty.add(ws);
+  private markDirty(client: Client): void {
+    this.dirty.add(client);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -308,21 +321,21 @@ export class WsServer {
   /** Writes what each touched socket can take now, one cork per socket. */
   private flush(): void {
     this.flushScheduled = false;
-    const sockets = [...this.dirty];
+    const clients = [...this.dirty];
     this.dirty.clear();
-    for (const ws of sockets) {
-      const client = ws.getUserData();
-      if (!client.open) continue;
+    for (const client of clients) {
+      const ws = client.ws;
+      if (!client.open || ws === undefined) continue;
       try {
         const dropped = this.write(ws, client);
         if (dropped || client.backlog > this.maxBackpressure) {
           this.counts.backpressureCloses += 1;
           this.reject(ws, CloseCode.tryAgainLater, 'client is not reading fast enough');
-        } else if (client.finished && client.queue.length === 0) {
+        } else if (client.done && client.queue.length === 0) {
           this.end(ws, CloseCode.normal, 'channel finished');
         }
       } catch (error) {
-        // One client's failure must not reach the others, nor escape into RxJS.
+        // One client's failure must not reach the others, nor escape into the publisher.
         this.logger.error(`sending to client ${client.peer} failed: ${(error as Error).message}`);
         this.end(ws, CloseCode.goingAway, 'internal error');
       }
@@ -333,7 +346,7 @@ export class WsServer {
    * Hands queued messages to uWS, corked, until its buffer for the socket holds
    * `maxBackpressure`; the rest waits for `drain`. True when uWS dropped a message anyway.
    */
-  private write(ws: WebSocket<Client>, client: Client): boolean {
+  private write(ws: WebSocket<UserData>, client: Client): boolean {
     const queue = client.queue;
     let sent = 0;
     let dropped = false;
@@ -358,8 +371,8 @@ export class WsServer {
   }
 
   /** Closes a socket unless uWS already did. */
-  private end(ws: WebSocket<Client>, code: number, reason: string): void {
-    const client = ws.getUserData();
+  private end(ws: WebSocket<UserData>, code: number, reason: string): void {
+    const client = ws.getUserData().client;
     if (!client.open) return;
     try {
       ws.end(code, reason);
