@@ -107,6 +107,8 @@ class Client implements ChannelListener {
   backlog = 0;
   /** The channel finished: close once the queue is written. */
   done = false;
+  /** Listed for the next flush. */
+  dirty = false;
 
   constructor(
     readonly peer: string,
@@ -131,7 +133,8 @@ export class WsServer {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | undefined;
   private readonly sockets = new Set<WebSocket<UserData>>();
-  private readonly dirty = new Set<Client>();
+  /** Clients to flush at the end of this event-loop turn, each once. */
+  private dirty: Client[] = [];
   private flushScheduled = false;
   private readonly counts = {
     connectionsTotal: 0,
@@ -307,11 +310,12 @@ export class WsServer {
     if (client.channel !== undefined) this.channels.unwatch(client.channel, client);
     client.queue = [];
     this.sockets.delete(ws);
-    this.dirty.delete(client);
   }
 
   private markDirty(client: Client): void {
-    this.dirty.add(client);
+    if (client.dirty) return;
+    client.dirty = true;
+    this.dirty.push(client);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -321,9 +325,10 @@ export class WsServer {
   /** Writes what each touched socket can take now, one cork per socket. */
   private flush(): void {
     this.flushScheduled = false;
-    const clients = [...this.dirty];
-    this.dirty.clear();
+    const clients = this.dirty;
+    this.dirty = [];
     for (const client of clients) {
+      client.dirty = false;
       const ws = client.ws;
       if (!client.open || ws === undefined) continue;
       try {
@@ -348,9 +353,16 @@ export class WsServer {
    */
   private write(ws: WebSocket<UserData>, client: Client): boolean {
     const queue = client.queue;
+    if (queue.length === 1) {
+      // A lone message is one write, corked or not: the cork would only cost a call.
+      if (ws.getBufferedAmount() >= this.maxBackpressure) return false;
+      if (ws.send(queue[0], false, false) === DROPPED) return true;
+      this.account(client, queue[0]);
+      client.queue = [];
+      return false;
+    }
     let sent = 0;
     let dropped = false;
-    const counts = this.counts;
     ws.cork(() => {
       while (sent < queue.length && ws.getBufferedAmount() < this.maxBackpressure) {
         const json = queue[sent];
@@ -359,15 +371,21 @@ export class WsServer {
           return;
         }
         sent += 1;
-        counts.delivered += 1;
-        // The JSON is pure ASCII (non-ASCII is escaped), so its length is its size in bytes.
-        counts.bytesSent += json.length;
-        if (client.replayLeft > 0) client.replayLeft -= 1;
-        else client.backlog -= json.length;
+        this.account(client, json);
       }
     });
     client.queue = sent === queue.length ? [] : queue.slice(sent);
     return dropped;
+  }
+
+  /** A message handed to uWS: counted, and taken off the replay first, then the backlog. */
+  private account(client: Client, json: string): void {
+    const counts = this.counts;
+    counts.delivered += 1;
+    // The JSON is pure ASCII (non-ASCII is escaped), so its length is its size in bytes.
+    counts.bytesSent += json.length;
+    if (client.replayLeft > 0) client.replayLeft -= 1;
+    else client.backlog -= json.length;
   }
 
   /** Closes a socket unless uWS already did. */
