@@ -43,6 +43,7 @@ const results: BenchResults = {
       finishSeconds: 0.1,
     },
     floor: null,
+    connections: 10,
   },
   logLevel: { debug: run(16), info: run(8), floor: run(10) },
 };

@@ -118,7 +118,7 @@ export async function bench(args: BenchArgs): Promise<number> {
   for (const line of report.skipped) process.stdout.write(`skipped ${line}\n`);
   for (const file of files) process.stdout.write(`wrote ${file}\n`);
   if (!report.ok) {
-    process.stderr.write(`\nFAILED: ${report.problemCount} delivery problem(s):\n`);
+    process.stderr.write(`\nFAILED: ${report.problemCount} problem(s):\n`);
     for (const problem of report.problems) process.stderr.write(`  ${problem}\n`);
     return 1;
   }

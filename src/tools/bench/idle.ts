@@ -3,7 +3,7 @@
  * nothing. The figure is the target's resident memory per connection. In the end every
  * channel gets `FINISHED`, which proves each subscription was still held.
  */
-import { openFileLimit } from './proc';
+import { type FileLimit, openFileLimit } from './proc';
 import {
   awaitClosed,
   channelIds,
@@ -101,12 +101,16 @@ function sourceAddress(index: number): string {
   return `127.1.${Math.floor(index / 250) % 256}.${1 + (index % 250)}`;
 }
 
-function requireFiles(who: string, limit: number | undefined, connections: number): void {
-  if (limit === undefined || limit >= connections + SPARE_FILES) return;
+function requireFiles(who: string, limit: FileLimit | undefined, connections: number): void {
+  const needed = connections + SPARE_FILES;
+  if (limit === undefined || limit.soft >= needed) return;
+  const how =
+    limit.hard >= needed
+      ? `raise it with \`ulimit -n ${needed}\` before starting the bench (make bench does)`
+      : `the hard limit is ${limit.hard} too, and only root with CAP_SYS_RESOURCE can raise that`;
   throw new Error(
-    `${connections} idle connections need about ${connections + SPARE_FILES} open files in ` +
-      `${who}, whose limit is ${limit}: raise it with \`ulimit -n\` (at most \`ulimit -Hn\`) ` +
-      'before starting the bench, or ask for fewer connections',
+    `${connections} idle connections need about ${needed} open files in ${who}, ` +
+      `whose limit is ${limit.soft}: ${how}; or ask for fewer connections`,
   );
 }
 

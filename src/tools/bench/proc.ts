@@ -35,18 +35,26 @@ export class ProcessProbe {
     return statusField(this.pid, 'VmRSS') * 1024;
   }
 
-  /** The soft limit on open files, or undefined when the kernel does not say. */
-  openFileLimit(): number | undefined {
+  /** The limits on open files, or undefined when the kernel does not say. */
+  openFileLimit(): FileLimit | undefined {
     return openFileLimit(this.pid);
   }
 }
 
-/** `Max open files` soft limit of a process (`self` for this one). */
-export function openFileLimit(pid: number | 'self' = 'self'): number | undefined {
+/** `Max open files` of a process: the soft limit in force and the hard one it may rise to. */
+export interface FileLimit {
+  readonly soft: number;
+  readonly hard: number;
+}
+
+/** `Max open files` of a process (`self` for this one). */
+export function openFileLimit(pid: number | 'self' = 'self'): FileLimit | undefined {
   const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
   const match = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(limits);
   if (match === null) return undefined;
-  return match[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(match[1]);
+  const value = (text: string): number =>
+    text === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(text);
+  return { soft: value(match[1]), hard: value(match[2]) };
 }
 
 function statusField(pid: number, name: string): number {

@@ -17,7 +17,7 @@ export interface Pair<T> {
 export interface BenchResults {
   throughput?: Pair<ThroughputFigures>;
   latency?: Pair<LatencyFigures[]>;
-  idle?: Pair<IdleFigures>;
+  idle?: Pair<IdleFigures> & { readonly connections: number };
   replay?: Pair<ReplayFigures>;
   /** The monitor's throughput at level debug, beside its own at info and the floor's. */
   logLevel?: {
@@ -146,7 +146,7 @@ export function figures(results: BenchResults): Figure[] {
   }
   const i = results.idle;
   if (i !== undefined) {
-    const wanted = i.monitor?.connections ?? i.floor?.connections ?? 0;
+    const wanted = i.connections;
     rows.push(
       figure(
         'idle',

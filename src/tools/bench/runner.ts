@@ -191,7 +191,10 @@ export async function runBench(
   }
   if (wanted.has('idle')) {
     const idleLoad = { connections: options.idleConnections, spreadSources: options.spreadSources };
-    results.idle = await pair('idle', 1, (t, c) => idle(t, idleLoad, c), single);
+    results.idle = {
+      ...(await pair('idle', 1, (t, c) => idle(t, idleLoad, c), single)),
+      connections: options.idleConnections,
+    };
   }
   if (wanted.has('replay')) {
     const replayLoad = { messages: options.replayMessages, runs: options.replayRuns };
