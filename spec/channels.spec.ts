@@ -139,11 +139,13 @@ describe('Channels', () => {
     scheduler.flush();
   });
 
-  it('close() cancels every retention timer and forgets every channel', () => {
+  it('close() cancels the retention timer and forgets every channel', () => {
     const scheduler = virtualTime();
     const channels = new Channels({ retentionMs: RETENTION, scheduler });
     for (let i = 0; i < 100; i++) channels.publish(message(`job-${i}`, 'FINISHED'));
-    assert.equal(scheduler.actions.length, 100);
+    // One timer for the registry, armed for the first expiry, not one per channel.
+    assert.equal(channels.stats().timers, 1);
+    assert.equal(scheduler.actions.filter((a) => !a.closed).length, 1);
     channels.close();
     assert.equal(channels.size, 0);
     assert.equal(scheduler.actions.filter((a) => !a.closed).length, 0);
@@ -360,7 +362,7 @@ describe('Channels: channel cap', () => {
       'max_channels (3) reached: forgot idle channel b (1 forgotten so far)',
     ]);
     // b's subscriber was completed; the one on `a` above is still open.
-    assert.deepEqual(channels.stats(), { channels: 3, timers: 3, subscribers: 1 });
+    assert.deepEqual(channels.stats(), { channels: 3, timers: 1, subscribers: 1 });
   });
 
   it('logs one eviction per minute, then the count of the rest', () => {
@@ -501,5 +503,48 @@ describe('Channels: listeners', () => {
     channels.unwatch('job', one);
     channels.unwatch('nowhere', one);
     assert.deepEqual(channels.stats(), { channels: 1, timers: 1, subscribers: 0 });
+  });
+});
+
+describe('Channels: one timer for every deadline', () => {
+  it('finishes and forgets interleaved channels each at its own deadline, with one pending action', () => {
+    const { scheduler, channels } = bounded();
+    const pending = () => scheduler.actions.filter((a) => !a.closed).length;
+    const idle = record(channels, 'idle');
+    const failing = record(channels, 'failing');
+    const late = record(channels, 'late');
+    /** Which watchers completed, and how many channels are held, at `frame`. */
+    const at = (frame: number): string => {
+      advanceTo(scheduler, frame);
+      const done = Object.entries({ idle, failing, late })
+        .filter(([, watcher]) => watcher.seen.completed)
+        .map(([name]) => name);
+      return `${done.join(',')} / ${channels.size}`;
+    };
+    channels.publish(message('idle', 'STARTED'));
+    advanceTo(scheduler, 100);
+    channels.publish(message('failing', 'FAILED'));
+    advanceTo(scheduler, 200);
+    channels.publish(message('done', 'STARTED'));
+    channels.publish(message('done', 'FINISHED'));
+    assert.equal(pending(), 1);
+    assert.equal(at(100 + GRACE - 1), ' / 4');
+    assert.equal(at(100 + GRACE), 'failing / 4');
+    assert.equal(at(200 + RETENTION - 1), 'failing / 4');
+    assert.equal(at(200 + RETENTION), 'failing / 3');
+    assert.equal(at(100 + GRACE + RETENTION), 'failing / 2');
+    // `late` got no message yet: it is as old as `idle`, until this one.
+    assert.equal(at(IDLE / 2), 'failing / 2');
+    channels.publish(message('late', 'STARTED'));
+    assert.equal(pending(), 1);
+    assert.equal(at(IDLE - 1), 'failing / 2');
+    assert.equal(at(IDLE), 'idle,failing / 2');
+    assert.equal(at(IDLE + RETENTION), 'idle,failing / 1');
+    assert.equal(at(IDLE / 2 + IDLE - 1), 'idle,failing / 1');
+    assert.equal(at(IDLE / 2 + IDLE), 'idle,failing,late / 1');
+    assert.equal(pending(), 1);
+    assert.equal(at(IDLE / 2 + IDLE + RETENTION), 'idle,failing,late / 0');
+    assert.deepEqual(channels.stats(), { channels: 0, timers: 0, subscribers: 0 });
+    assert.equal(pending(), 0);
   });
 });

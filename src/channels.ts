@@ -43,7 +43,7 @@ export interface ChannelListener {
 /** Counts of everything the registry holds, to prove that nothing leaks. */
 export interface ChannelsStats {
   readonly channels: number;
-  /** Timers pending for held channels (each has exactly one). */
+  /** Timers pending: the registry has one, armed for the earliest deadline, while it holds any channel. */
   readonly timers: number;
   /** Listeners (subscriptions to channel streams) that are still open. */
   readonly subscribers: number;
@@ -62,9 +62,8 @@ interface Channel {
   lastWasFailed: boolean;
   /** The history reached its cap (warned once). */
   capped: boolean;
-  /** The channel's one timer: its deadline while active, its expiry once finished. */
-  timer: Subscription | undefined;
-  timerDue: number;
+  /** When a finished channel is forgotten. */
+  expiresAt: number;
 }
 
 const NO_LISTENERS: readonly ChannelListener[] = Object.freeze([]);
@@ -72,8 +71,16 @@ const NO_LISTENERS: readonly ChannelListener[] = Object.freeze([]);
 export class Channels {
   /** Active channels, least recently used first: the front is the longest idle. */
   private readonly active = new Map<string, Channel>();
-  /** Finished channels in the order they finished. */
+  /** Active channels whose last message is FAILED, in the order of those messages. */
+  private readonly failing = new Map<string, Channel>();
+  /** Finished channels in the order they finished: the front expires first. */
   private readonly finished = new Map<string, Channel>();
+  /**
+   * One timer for every deadline: each list above is in deadline order, so the earliest is
+   * at one of their fronts. A timer per channel cost more memory than the channel itself.
+   */
+  private timer: Subscription | undefined;
+  private timerDue = Infinity;
   private readonly retentionMs: number;
   private readonly failedGraceMs: number;
   private readonly idleTimeoutMs: number;
@@ -117,10 +124,7 @@ export class Channels {
   }
 
   stats(): ChannelsStats {
-    let timers = 0;
-    for (const map of [this.active, this.finished]) {
-      for (const channel of map.values()) if (channel.timer?.closed === false) timers += 1;
-    }
+    const timers = this.timer?.closed === false ? 1 : 0;
     return { channels: this.size, timers, subscribers: this.subscribers };
   }
 
@@ -130,9 +134,11 @@ export class Channels {
     if (channel.finished) return 'already-finished';
     channel.lastMessageAt = this.scheduler.now();
     channel.lastWasFailed = message.command === 'FAILED';
-    // Re-inserting keeps `active` ordered by last message.
+    // Re-inserting keeps `active` (and `failing`) ordered by last message.
     this.active.delete(channel.id);
     this.active.set(channel.id, channel);
+    this.failing.delete(channel.id);
+    if (channel.lastWasFailed) this.failing.set(channel.id, channel);
     // FINISHED is always kept: late subscribers (and the web app) need the end of the job.
     if (channel.history.length < this.maxMessages || message.terminal) {
       channel.history.push(message.json);
@@ -149,7 +155,7 @@ export class Channels {
       this.finish(channel);
       return 'finished';
     }
-    this.arm(channel, this.deadline(channel));
+    this.armBy(this.deadline(channel));
     return 'stored';
   }
 
@@ -195,10 +201,10 @@ export class Channels {
 
   /** Forgets every channel and cancels every timer; subscribers are their owners' to end. */
   close(): void {
-    for (const map of [this.active, this.finished]) {
-      for (const channel of map.values()) channel.timer?.unsubscribe();
-      map.clear();
-    }
+    this.disarm();
+    this.active.clear();
+    this.failing.clear();
+    this.finished.clear();
     this.evictionWarnings.close();
   }
 
@@ -214,11 +220,10 @@ export class Channels {
       lastMessageAt: this.scheduler.now(),
       lastWasFailed: false,
       capped: false,
-      timer: undefined,
-      timerDue: Infinity,
+      expiresAt: Infinity,
     };
     this.active.set(id, channel);
-    this.arm(channel, this.deadline(channel));
+    this.armBy(this.deadline(channel));
     return channel;
   }
 
@@ -231,34 +236,55 @@ export class Channels {
   }
 
   /**
-   * Makes the channel's timer fire by `due`. A timer that fires earlier is kept: it re-arms
-   * itself then, so a busy channel does not reschedule on every message.
+   * Makes the timer fire by `due`. A timer that fires earlier is kept: it finds nothing due
+   * and re-arms for the earliest deadline then, so a busy channel reschedules nothing.
    */
-  private arm(channel: Channel, due: number): void {
-    if (channel.timer !== undefined) {
-      if (channel.timerDue <= due) return;
-      channel.timer.unsubscribe();
+  private armBy(due: number): void {
+    if (this.timer !== undefined) {
+      if (this.timerDue <= due) return;
+      this.timer.unsubscribe();
     }
-    channel.timerDue = due;
-    channel.timer = this.scheduler.schedule(
-      () => this.onTimer(channel),
+    this.timerDue = due;
+    this.timer = this.scheduler.schedule(
+      () => this.onTimer(),
       Math.max(0, due - this.scheduler.now()),
     );
   }
 
-  private onTimer(channel: Channel): void {
-    channel.timer = undefined;
-    if (channel.finished) {
+  private disarm(): void {
+    this.timer?.unsubscribe();
+    this.timer = undefined;
+    this.timerDue = Infinity;
+  }
+
+  /** Handles every deadline that has come, oldest first in each list, and re-arms. */
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerDue = Infinity;
+    const now = this.scheduler.now();
+    for (const channel of this.finished.values()) {
+      if (channel.expiresAt > now) break;
       this.forget(channel);
-      return;
     }
-    const due = this.deadline(channel);
-    if (due > this.scheduler.now()) {
-      this.arm(channel, due);
-      return;
+    for (const channel of this.failing.values()) {
+      if (this.deadline(channel) > now) break;
+      this.logSilence(channel);
+      this.finish(channel);
     }
-    this.logSilence(channel);
-    this.finish(channel);
+    for (const channel of this.active.values()) {
+      if (channel.lastMessageAt + this.idleTimeoutMs > now) break;
+      this.logSilence(channel);
+      this.finish(channel);
+    }
+    const [expiring] = this.finished.values();
+    const [failing] = this.failing.values();
+    const [idle] = this.active.values();
+    const due = Math.min(
+      expiring?.expiresAt ?? Infinity,
+      failing === undefined ? Infinity : this.deadline(failing),
+      idle === undefined ? Infinity : idle.lastMessageAt + this.idleTimeoutMs,
+    );
+    if (due < Infinity) this.armBy(due);
   }
 
   private logSilence(channel: Channel): void {
@@ -276,21 +302,25 @@ export class Channels {
   /** Completes the channel's subscribers and starts its retention; an empty one goes at once. */
   private finish(channel: Channel): void {
     channel.finished = true;
-    channel.timer?.unsubscribe();
-    channel.timer = undefined;
     this.active.delete(channel.id);
+    this.failing.delete(channel.id);
     this.endListeners(channel);
-    if (channel.history.length === 0) return;
+    if (channel.history.length === 0) {
+      if (this.size === 0) this.disarm();
+      return;
+    }
+    channel.expiresAt = this.scheduler.now() + this.retentionMs;
     this.finished.set(channel.id, channel);
-    this.arm(channel, this.scheduler.now() + this.retentionMs);
+    this.armBy(channel.expiresAt);
   }
 
   private forget(channel: Channel): void {
-    channel.timer?.unsubscribe();
-    channel.timer = undefined;
     // By identity: a fresh channel may already hold the same id.
-    if (this.active.get(channel.id) === channel) this.active.delete(channel.id);
-    if (this.finished.get(channel.id) === channel) this.finished.delete(channel.id);
+    for (const map of [this.active, this.failing, this.finished]) {
+      if (map.get(channel.id) === channel) map.delete(channel.id);
+    }
+    // Nothing held, nothing to wait for.
+    if (this.size === 0) this.disarm();
   }
 
   /** A channel that has no message and no subscriber holds nothing worth keeping. */
