@@ -9,7 +9,8 @@ const MONITOR_ID = 'recodex-monitor';
 export class BenchBroker {
   // `mandatory`: a send fails until the monitor answered the handshake, instead of being
   // silently dropped, so the first send can wait for the peer.
-  private readonly socket = new Router({ linger: 0, mandatory: true });
+  // `sendTimeout`: a monitor that stops reading fails the run instead of hanging it.
+  private readonly socket = new Router({ linger: 0, mandatory: true, sendTimeout: 30_000 });
   private connected = false;
 
   /** `endpoint` is a ZeroMQ address such as `tcp://127.0.0.1:7894`. */

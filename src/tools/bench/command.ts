@@ -4,7 +4,7 @@
  * non-zero when any delivery went wrong.
  */
 import type { Argv } from 'yargs';
-import { formatTable, machineLine } from './report';
+import { formatMarkdown, formatTable, machineLine } from './report';
 import { type BenchOptions, runBench, SCENARIOS, type ScenarioName } from './runner';
 
 export function benchOptions(yargs: Argv) {
@@ -60,6 +60,11 @@ export function benchOptions(yargs: Argv) {
     .option('url', { type: 'string', describe: "a running monitor's WebSocket URL (loopback)" })
     .option('zeromq', { type: 'string', describe: 'its ZeroMQ address, e.g. tcp://127.0.0.1:7894' })
     .option('pid', { type: 'number', describe: 'its process id, for CPU and memory figures' })
+    .option('markdown', {
+      type: 'boolean',
+      default: false,
+      describe: 'print the table in Markdown (as in the README)',
+    })
     .option('out', {
       type: 'string',
       default: 'bench-results',
@@ -114,7 +119,8 @@ export async function bench(args: BenchArgs): Promise<number> {
     outDir: args.out === '' ? undefined : args.out,
   };
   const { report, files } = await runBench(options, (line) => process.stderr.write(`${line}\n`));
-  process.stdout.write(`\n${machineLine(report.machine)}\n\n${formatTable(report.figures)}\n\n`);
+  const table = args.markdown ? formatMarkdown(report.figures) : formatTable(report.figures);
+  process.stdout.write(`\n${machineLine(report.machine)}\n\n${table}\n\n`);
   for (const line of report.skipped) process.stdout.write(`skipped ${line}\n`);
   for (const file of files) process.stdout.write(`wrote ${file}\n`);
   if (!report.ok) {
