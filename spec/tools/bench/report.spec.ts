@@ -100,6 +100,7 @@ describe('bench chart', () => {
     assert.equal((svg.match(/<polyline /g) ?? []).length, 4);
     assert.match(svg, />8\.00 µs</);
     assert.match(svg, />16\.0 µs</);
+    assert.match(svg, />debug costs 2\.00x info in runs side by side</);
   });
 
   it('says so when there is nothing to draw', () => {

@@ -186,6 +186,19 @@ function cpuPanel(results: BenchResults): string {
       text(left + slot * 0.3, box.top + box.height + 16, label, { anchor: 'middle', size: 11 }),
     );
   });
+  // The debug bar comes from its own runs: its cost is compared with info runs beside it.
+  const debug = results.logLevel?.debug?.cpuMicrosPerDelivery;
+  const info = results.logLevel?.info?.cpuMicrosPerDelivery;
+  if (typeof debug === 'number' && typeof info === 'number' && info > 0) {
+    const caption = `debug costs ${(debug / info).toFixed(2)}x info in runs side by side`;
+    out.push(
+      text(box.left + box.width / 2, box.top + box.height + 34, caption, {
+        anchor: 'middle',
+        size: 10,
+        fill: '#555555',
+      }),
+    );
+  }
   return out.join('\n');
 }
 
