@@ -37,6 +37,8 @@ export async function spawnMonitor(level: LogLevel, ticksPerSecond: number): Pro
     [
       'websocket_uri: ["127.0.0.1", 0]',
       'zeromq_uri: ["127.0.0.1", 0]',
+      // Not the default 4568: an installation on this machine may hold it.
+      'metrics_uri: ["127.0.0.1", 0]',
       'logger:',
       `  file: ${JSON.stringify(log)}`,
       `  level: ${level}`,
