@@ -6,10 +6,10 @@
  * (prom-client renders asynchronously), so each request registers `onAborted` and writes its
  * answer corked, and never touches a response whose client has gone.
  */
-import type { HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Endpoint } from './config';
 import type { Logger } from './logger';
-import { loadUws, type Uws } from './uws';
+import { ListenSocket, loadUws, type Uws } from './uws';
 
 export interface Reply {
   /** Status line, such as `200 OK`. */
@@ -41,11 +41,12 @@ const NOT_FOUND: Reply = {
 export class HttpEndpoints {
   private readonly uws: Uws;
   private readonly app: TemplatedApp;
-  private listenSocket: us_listen_socket | undefined;
+  private readonly listenSocket: ListenSocket;
 
   constructor(private readonly options: HttpEndpointsOptions) {
     this.uws = loadUws();
     this.app = this.uws.App();
+    this.listenSocket = new ListenSocket(this.uws, this.app, 'health and metrics');
     for (const [path, route] of Object.entries(options.routes)) {
       this.app.get(path, (res) => this.answer(res, route));
     }
@@ -54,25 +55,12 @@ export class HttpEndpoints {
 
   /** Starts listening; port 0 picks a free port. Returns the bound endpoint. */
   listen(): Promise<Endpoint> {
-    const { host, port } = this.options.endpoint;
-    return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (socket) => {
-        if (!socket) {
-          reject(new Error(`cannot listen for health and metrics on ${host}:${port}`));
-          return;
-        }
-        this.listenSocket = socket;
-        resolve({ host, port: this.uws.us_socket_local_port(socket) });
-      });
-    });
+    return this.listenSocket.open(this.options.endpoint);
   }
 
   /** Stops accepting requests; answers in flight still go out, each closing its connection. */
   close(): void {
-    if (this.listenSocket !== undefined) {
-      this.uws.us_listen_socket_close(this.listenSocket);
-      this.listenSocket = undefined;
-    }
+    this.listenSocket.close();
   }
 
   private answer(res: HttpResponse, route: Route): void {

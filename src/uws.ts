@@ -7,6 +7,8 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { Endpoint } from './config';
 
 const loadNative = createRequire(__filename);
 
@@ -30,5 +32,38 @@ export function loadUws(abi = process.versions.modules): Uws {
       `uWebSockets.js has no native build for Node.js ${process.version} on ${platform}-${arch} ` +
         `(module ABI ${abi}); use Node.js 18 or 20 (${(error as Error).message.split('\n')[0]})`,
     );
+  }
+}
+
+/** An app's listening socket: `open()` binds it, `close()` stops accepting. */
+export class ListenSocket {
+  private socket: us_listen_socket | undefined;
+
+  /** `what` names the service in the error, e.g. "WebSockets". */
+  constructor(
+    private readonly uws: Uws,
+    private readonly app: TemplatedApp,
+    private readonly what: string,
+  ) {}
+
+  /** Binds the endpoint; port 0 picks a free port. Resolves with the bound endpoint. */
+  open({ host, port }: Endpoint): Promise<Endpoint> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen for ${this.what} on ${host}:${port}`));
+          return;
+        }
+        this.socket = socket;
+        resolve({ host, port: this.uws.us_socket_local_port(socket) });
+      });
+    });
+  }
+
+  close(): void {
+    if (this.socket !== undefined) {
+      this.uws.us_listen_socket_close(this.socket);
+      this.socket = undefined;
+    }
   }
 }

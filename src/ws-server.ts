@@ -14,13 +14,13 @@
  * number of connections; an `Origin` list can restrict who may connect at all.
  */
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import type { HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import type { HttpResponse, TemplatedApp, WebSocket } from 'uWebSockets.js';
 import type { ChannelListener } from './channels';
 import { DEFAULT_CONFIG, type Endpoint } from './config';
 import { LogThrottle } from './log-throttle';
 import type { Logger } from './logger';
 import { checkTlsFiles, type TlsFiles } from './tls-files';
-import { loadUws, type Uws } from './uws';
+import { ListenSocket, loadUws, type Uws } from './uws';
 
 /** What the server needs of the channel registry. */
 export interface ChannelSource {
@@ -131,7 +131,7 @@ class Client implements ChannelListener {
 export class WsServer {
   private readonly uws: Uws;
   private readonly app: TemplatedApp;
-  private listenSocket: us_listen_socket | undefined;
+  private readonly listenSocket: ListenSocket;
   private readonly sockets = new Set<WebSocket<UserData>>();
   /** Clients to flush at the end of this event-loop turn, each once. */
   private dirty: Client[] = [];
@@ -165,6 +165,7 @@ export class WsServer {
       scheduler: options.scheduler ?? asyncScheduler,
     });
     this.app = options.tls === undefined ? this.uws.App() : this.sslApp(options.tls);
+    this.listenSocket = new ListenSocket(this.uws, this.app, 'WebSockets');
     this.app.ws<UserData>('/*', {
       compression: this.uws.DISABLED,
       maxPayloadLength: HARD_MESSAGE_LIMIT,
@@ -238,25 +239,12 @@ export class WsServer {
 
   /** Starts listening; port 0 picks a free port. Returns the bound endpoint. */
   listen(): Promise<Endpoint> {
-    const { host, port } = this.options.endpoint;
-    return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (socket) => {
-        if (!socket) {
-          reject(new Error(`cannot listen for WebSockets on ${host}:${port}`));
-          return;
-        }
-        this.listenSocket = socket;
-        resolve({ host, port: this.uws.us_socket_local_port(socket) });
-      });
-    });
+    return this.listenSocket.open(this.options.endpoint);
   }
 
   /** Stops accepting connections and closes every client with 1001. */
   close(): void {
-    if (this.listenSocket !== undefined) {
-      this.uws.us_listen_socket_close(this.listenSocket);
-      this.listenSocket = undefined;
-    }
+    this.listenSocket.close();
     for (const ws of [...this.sockets]) {
       this.end(ws, CloseCode.goingAway, 'server shutting down');
     }
