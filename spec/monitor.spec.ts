@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { Router } from 'zeromq';
@@ -9,7 +9,8 @@ import { Monitor } from '../src/monitor';
 import { FakeBroker } from './helpers/broker';
 import { memoryLogger } from './helpers/memory-logger';
 import { frames } from './helpers/random-frames';
-import { startMonitor, type RunningMonitor } from './helpers/running-monitor';
+import { eventually } from './helpers/eventually';
+import { monitorPerTest, startMonitor } from './helpers/running-monitor';
 import { withTimeout } from './helpers/ws-client';
 
 const SENDER = Buffer.from([0x00, 0x6b, 0x8b, 0x45, 0x67]);
@@ -21,25 +22,8 @@ const json = (...values: string[]) =>
     .replace(/":/g, '": ')
     .replace(/,"/g, ', "');
 
-/** Polls `condition` until it holds, failing after `timeoutMs`. */
-async function eventually(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe('Monitor end to end', () => {
-  let running: RunningMonitor | undefined;
-  const start = async (...args: Parameters<typeof startMonitor>) => {
-    running = await startMonitor(...args);
-    return running;
-  };
-  afterEach(async () => {
-    await running?.stop();
-    running = undefined;
-  });
+  const start = monitorPerTest();
 
   it('relays live messages in order, byte for byte, and closes with 1000 after FINISHED', async () => {
     const m = await start();
@@ -206,15 +190,7 @@ describe('Monitor end to end', () => {
 });
 
 describe('Monitor under hostile input and over time', () => {
-  let running: RunningMonitor | undefined;
-  const start = async (...args: Parameters<typeof startMonitor>) => {
-    running = await startMonitor(...args);
-    return running;
-  };
-  afterEach(async () => {
-    await running?.stop();
-    running = undefined;
-  });
+  const start = monitorPerTest();
 
   it('survives thousands of random multipart messages on its socket, relaying exactly the valid ones', async () => {
     const maxFrameBytes = 64;

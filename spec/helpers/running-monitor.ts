@@ -1,4 +1,5 @@
 /** Starts a real monitor on ephemeral loopback ports. */
+import { afterEach } from 'node:test';
 import type { SchedulerLike } from 'rxjs';
 import type { ClientOptions } from 'ws';
 import { type Config, DEFAULT_CONFIG } from '../../src/config';
@@ -52,5 +53,21 @@ export async function startMonitor(
       broker.close();
       await monitor.stop();
     },
+  };
+}
+
+/**
+ * For a `describe` block: returns a `start` that starts a monitor for the current test, and
+ * stops it (and its clients and broker) after each test.
+ */
+export function monitorPerTest(): typeof startMonitor {
+  let running: RunningMonitor | undefined;
+  afterEach(async () => {
+    await running?.stop();
+    running = undefined;
+  });
+  return async (...args) => {
+    running = await startMonitor(...args);
+    return running;
   };
 }
